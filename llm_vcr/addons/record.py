@@ -1,0 +1,137 @@
+"""Tee LLM responses into recordings while they reach the client untouched and live.
+
+SSE responses get a stream callable in `responseheaders` that forwards every read at
+once and feeds a copy to an incremental parser; buffered answers are taken in `response`.
+Building and writing the recording happens on the writer thread (see `Vcr.persist`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from mitmproxy import http
+from mitmproxy.net import encoding
+
+from ..capture import StreamCapture, json_recording, request_body, stream_recording
+from ..recording import Recording
+from ..resources import BY_NAME
+from ..vcr import Vcr
+from .replay import META
+
+log = logging.getLogger("llm_vcr")
+
+
+def _is_sse(response: http.Response) -> bool:
+    return response.headers.get("content-type", "").split(";")[0].strip().lower() == "text/event-stream"
+
+
+class Record:
+    name = "vcr_record"
+
+    def __init__(self, vcr: Vcr) -> None:
+        self.vcr = vcr
+        self._streams: dict[str, StreamCapture] = {}
+
+    @staticmethod
+    def _meta(flow: http.HTTPFlow) -> dict[str, str] | None:
+        meta = flow.metadata.get(META)
+        return meta if isinstance(meta, dict) else None
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        meta = self._meta(flow)
+        if meta is None or flow.response is None or not _is_sse(flow.response):
+            return
+        if meta.get("outcome") == "live":
+            flow.response.stream = True  # pass through live; mitmproxy would buffer SSE
+            return
+        if meta.get("outcome") != "recording":
+            return
+        ce = flow.response.headers.get("content-encoding", "identity").strip().lower()
+        cap = self._streams[flow.id] = StreamCapture(encoded=ce not in ("", "identity"))
+
+        def tap(data: bytes) -> bytes:
+            if data:
+                cap.feed(data)
+            return data  # forwarded immediately, unchanged
+
+        flow.response.stream = tap
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        meta = self._meta(flow)
+        cap = self._streams.pop(flow.id, None)
+        if meta is None or meta.get("outcome") != "recording" or flow.response is None:
+            return
+        if cap is not None:
+            flow.response.raw_content = cap.body  # so mitmweb can show the streamed body
+            self._persist_stream(flow, meta, cap, broken=None)
+            return
+        resource = BY_NAME[meta["resource"]]
+        method, url, req = flow.request.method, flow.request.pretty_url, flow.request.get_content(strict=False)
+        status, content = flow.response.status_code, flow.response.get_content(strict=False) or b""
+        headers = dict(flow.response.headers.items())
+        self._persist(
+            flow,
+            meta,
+            lambda: json_recording(
+                method=method,
+                url=url,
+                body=request_body(req),
+                resource=resource,
+                status=status,
+                content=content,
+                headers=headers,
+            ),
+        )
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        # A complete stream often ends here: SDKs hang up right after data: [DONE].
+        cap = self._streams.pop(flow.id, None)
+        meta = self._meta(flow)
+        if cap is None or meta is None:
+            return
+        self._persist_stream(flow, meta, cap, broken=flow.error.msg if flow.error else "error")
+
+    def _persist_stream(
+        self, flow: http.HTTPFlow, meta: dict[str, str], cap: StreamCapture, broken: str | None
+    ) -> None:
+        resource = BY_NAME[meta["resource"]]
+        method, url, req = flow.request.method, flow.request.pretty_url, flow.request.get_content(strict=False)
+        ce = flow.response.headers.get("content-encoding", "identity") if flow.response else "identity"
+
+        def build() -> Recording:
+            note, decoded = broken, None
+            if cap.encoded:
+                try:
+                    decoded = encoding.decode(cap.body, ce)
+                except ValueError as e:
+                    note = f"cannot decode its {ce} body: {e}"
+            cap.finish(decoded if isinstance(decoded, bytes) else None)
+            return stream_recording(
+                method=method, url=url, body=request_body(req), resource=resource, capture=cap, broken=note
+            )
+
+        self._persist(flow, meta, build)
+
+    def _persist(self, flow: http.HTTPFlow, meta: dict[str, str], build) -> None:
+        loop = asyncio.get_running_loop()
+
+        def on_done(path, rec: Recording) -> None:
+            try:
+                loop.call_soon_threadsafe(self._recorded, flow, meta, path, rec)
+            except RuntimeError:  # the loop is gone (shutdown): the file is written all the same
+                pass
+
+        self.vcr.persist(build, on_done)
+
+    def _recorded(self, flow: http.HTTPFlow, meta: dict[str, str], path, rec: Recording) -> None:
+        self.vcr.store.add(path, rec)
+        meta["recording"] = str(path)
+        if rec.partial:
+            self.vcr.stats.partial += 1
+            meta["outcome"] = "partial"
+            log.warning(f"llm-vcr: kept {path} as partial, it will not replay: {rec.partial}")
+        else:
+            self.vcr.stats.recorded += 1
+            meta["outcome"] = "recorded"
+            log.info(f"llm-vcr: recorded {rec.method} {rec.resource.name if rec.resource else ''} -> {path}")

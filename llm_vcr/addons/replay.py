@@ -1,0 +1,89 @@
+"""Recognise LLM requests and, when replaying, answer them from recordings in `request`.
+
+Answering in `request` (with connection_strategy=lazy) means mitmproxy never dials the
+upstream. mitmproxy forwards a flow whose hook raised, so in replay mode every failure
+here still answers with an error: replay never reaches the network.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from mitmproxy import http
+
+from .. import misses
+from ..capture import request_body
+from ..keys import request_key
+from ..resources import Resource, classify
+from ..vcr import Vcr
+
+log = logging.getLogger("llm_vcr")
+
+META = "llm_vcr"  # flow.metadata key: {"key", "resource", "outcome", "recording"}
+
+
+class Replay:
+    name = "vcr_replay"
+
+    def __init__(self, vcr: Vcr) -> None:
+        self.vcr = vcr
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        if flow.response is not None or flow.is_replay or not flow.live:
+            return
+        resource = classify(flow.request.method, flow.request.path)
+        if resource is None:
+            return  # not LLM traffic: untouched in every mode
+        try:
+            self._handle(flow, resource)
+        except Exception as e:
+            log.exception("llm-vcr: error while handling an LLM request")
+            if self.vcr.mode == "replay":
+                self._answer(flow, misses.internal(e))
+
+    def _handle(self, flow: http.HTTPFlow, resource: Resource) -> None:
+        vcr = self.vcr
+        meta: dict[str, str] = {"resource": resource.name}
+        flow.metadata[META] = meta
+        try:
+            body = request_body(flow.request.get_content(strict=False)) if resource.has_body else None
+            if resource.has_body and not isinstance(body, dict):
+                raise ValueError("the request body is JSON but not an object")
+        except ValueError as e:
+            meta["outcome"] = "unmatchable"
+            if vcr.mode == "replay":
+                vcr.stats.misses += 1
+                self._answer(flow, misses.unmatchable(str(e)))
+            else:
+                log.warning(f"llm-vcr: {flow.request.pretty_url}: {e}; passed through, not recorded")
+            return
+        key = meta["key"] = request_key(flow.request.method, resource, body)
+        if vcr.mode == "live":
+            meta["outcome"] = "live"
+            return
+        if vcr.replays and (hit := vcr.store.take(key)) is not None:
+            path, answer = hit
+            flow.response = http.Response.make(
+                answer.status,
+                answer.body,
+                {"content-type": answer.content_type, **answer.headers, "x-llm-vcr": "replay"},
+            )
+            flow.is_replay = "response"
+            meta.update(outcome="replayed", recording=str(path))
+            vcr.stats.hits += 1
+            return
+        if vcr.mode == "replay":
+            vcr.stats.misses += 1
+            vcr.stats.miss_keys.append(key)
+            meta["outcome"] = "miss"
+            answer = misses.miss(flow.request.method, resource, key, vcr.store.root, vcr.store.nearest(resource, body))
+            log.warning(answer.message)
+            self._answer(flow, answer)
+            return
+        meta["outcome"] = "recording"  # the Record addon tees the response
+
+    @staticmethod
+    def _answer(flow: http.HTTPFlow, answer: misses.ErrorAnswer) -> None:
+        flow.response = http.Response.make(
+            answer.status, answer.body, {"content-type": "application/json", **misses.NO_RETRY_HEADERS}
+        )

@@ -1,0 +1,65 @@
+"""Options, the recordings folder's lifecycle, and proxy settings replay depends on."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Optional
+
+from mitmproxy import ctx
+
+from ..vcr import MODES, Vcr
+
+log = logging.getLogger("llm_vcr")
+
+
+class Settings:
+    name = "vcr"
+
+    def __init__(self, vcr: Vcr) -> None:
+        self.vcr = vcr
+
+    def load(self, loader) -> None:
+        loader.add_option(
+            "vcr_mode",
+            str,
+            "replay",
+            "replay: answer LLM calls from recordings, never contact the upstream; "
+            "record: pass through and store every call; auto: replay hits, record misses; "
+            "live: pass through, store nothing.",
+            choices=list(MODES),
+        )
+        loader.add_option("vcr_dir", str, "recordings", "Folder holding the recordings (read and written).")
+        loader.add_option(
+            "vcr_port_file",
+            Optional[str],  # noqa: UP045 (mitmproxy's option type spec)
+            None,
+            "Once listening, write the proxy's listen addresses as JSON to this file (for wrappers and tests).",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if "vcr_mode" in updated:
+            self.vcr.mode = ctx.options.vcr_mode
+        if "vcr_dir" in updated:
+            self.vcr.open(Path(ctx.options.vcr_dir).expanduser())
+        elif "vcr_mode" in updated:
+            log.info(f"llm-vcr: mode {self.vcr.mode}")
+        # The default eager strategy dials the upstream at CONNECT / client connect, before
+        # replay can answer: offline replay needs lazy. Recording works the same with it.
+        if "connection_strategy" in ctx.options.keys() and ctx.options.connection_strategy != "lazy":
+            ctx.options.update(connection_strategy="lazy")
+
+    def running(self) -> None:
+        path = ctx.options.vcr_port_file
+        if path:
+            addrs = ctx.master.addons.get("proxyserver").listen_addrs()
+            tmp = f"{path}.tmp"
+            Path(tmp).write_text(json.dumps([list(a[:2]) for a in addrs]))
+            os.replace(tmp, path)  # readers never see a half-written file
+
+    def done(self) -> None:
+        self.vcr.close()  # waits for pending writes: a clean shutdown loses nothing
+        s = self.vcr.stats
+        log.info(f"llm-vcr: {s.hits} replayed, {s.misses} missed, {s.recorded} recorded, {s.partial} partial")

@@ -1,0 +1,86 @@
+"""Request keys: what makes two requests "the same call".
+
+A key is a digest of (method, resource, canonical body). The canonical body is the JSON
+value with object keys sorted and integral floats written as integers, so `{"a":0}` from
+a Node client and `{"a": 0.0}` from Python give one key. Host, path prefix, query string
+and headers are not part of it: a recording made against one base URL replays for any.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+
+from .resources import MODELS, Resource
+
+KEY_LENGTH = 16  # hex digits shown to users and used in file names
+
+JSON = Any
+
+
+def canonical(value: JSON) -> JSON:
+    """A JSON value in the form used for keys and comparisons."""
+    if isinstance(value, dict):
+        return {str(k): canonical(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list | tuple):
+        return [canonical(v) for v in value]
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value
+
+
+def wire_body(body: JSON) -> JSON:
+    """The JSON an SDK put on the wire, from a body as other recorders store it.
+
+    llama-stack stores SDK keyword arguments: `extra_body` is merged into the wire JSON by
+    the SDK, and `extra_query` went to the query string, so neither is a body key.
+    """
+    if not isinstance(body, dict) or ("extra_body" not in body and "extra_query" not in body):
+        return body
+    out = {k: v for k, v in body.items() if k not in ("extra_body", "extra_query")}
+    extra = body.get("extra_body")
+    if isinstance(extra, dict):
+        out.update(extra)
+    return out
+
+
+def request_key(method: str, resource: Resource, body: JSON) -> str:
+    """The hex key of a request. `/models` has one key: its body and method never vary."""
+    if resource is MODELS:
+        material: JSON = ["GET", resource.name, None]
+    else:
+        material = [method.upper(), resource.name, canonical(body)]
+    digest = hashlib.sha256(orjson.dumps(material, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS))
+    return digest.hexdigest()[:KEY_LENGTH]
+
+
+def differences(want: JSON, have: JSON, path: str = "", limit: int = 5) -> list[str]:
+    """Paths where two canonical JSON values differ, e.g. `messages[1].content`, at most `limit`."""
+    out: list[str] = []
+    _diff(want, have, path, out, limit)
+    return out
+
+
+def _diff(a: JSON, b: JSON, path: str, out: list[str], limit: int) -> None:
+    if len(out) >= limit:
+        return
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            sub = f"{path}.{k}" if path else str(k)
+            if k not in a or k not in b:
+                out.append(f"{sub} ({'only in request' if k in a else 'only in recording'})")
+            else:
+                _diff(a[k], b[k], sub, out, limit)
+            if len(out) >= limit:
+                return
+    elif isinstance(a, list) and isinstance(b, list):
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
+            _diff(x, y, f"{path}[{i}]", out, limit)
+            if len(out) >= limit:
+                return
+        if len(a) != len(b):
+            out.append(f"{path or '(body)'} (length {len(a)} in request, {len(b)} in recording)")
+    elif a != b or type(a) is not type(b):
+        out.append(path or "(body)")

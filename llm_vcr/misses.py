@@ -1,0 +1,65 @@
+"""What a client sees when replay cannot answer: loud, specific, and never retried.
+
+A miss is a 404 with an OpenAI-shaped error body, so every SDK raises a typed error that
+shows the message. 404 is not in the SDKs' retry set (408, 409, 429, >= 500), and
+`x-should-retry: false` overrides the status for SDKs that read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from .resources import Resource
+from .store import Nearest
+
+MISS_STATUS = 404
+BAD_REQUEST_STATUS = 400
+INTERNAL_STATUS = 500
+NO_RETRY_HEADERS = {"x-should-retry": "false", "x-llm-vcr": "miss"}
+
+
+@dataclass(slots=True)
+class ErrorAnswer:
+    status: int
+    body: bytes
+    message: str
+
+
+def _answer(status: int, type_: str, code: str, message: str, **extra: object) -> ErrorAnswer:
+    error = {"message": message, "type": type_, "code": code, "param": None, **extra}
+    return ErrorAnswer(status, orjson.dumps({"error": error}), message)
+
+
+def miss(method: str, resource: Resource, key: str, folder: Path, nearest: Nearest | None) -> ErrorAnswer:
+    lines = [f"llm-vcr: no recording matched {method} {resource.name} (request key {key}) in {folder}."]
+    if nearest is None:
+        lines.append(f"There is no {resource.name} recording at all in that folder.")
+        near: dict[str, object] | None = None
+    else:
+        what = ", ".join(nearest.diffs) if nearest.diffs else "nothing in the body (another mode or method?)"
+        lines.append(f"Nearest recording: {nearest.path}, which differs at: {what}.")
+        near = {"file": str(nearest.path), "differs_at": nearest.diffs}
+    lines.append("To record it, run once with --set vcr_mode=record (or vcr_mode=auto) against a real upstream.")
+    return _answer(MISS_STATUS, "llm_vcr_no_recording", "no_recording", " ".join(lines), request_key=key, nearest=near)
+
+
+def unmatchable(reason: str) -> ErrorAnswer:
+    return _answer(
+        BAD_REQUEST_STATUS,
+        "llm_vcr_invalid_request",
+        "invalid_request",
+        f"llm-vcr cannot replay this request: {reason}. Replay matches requests by their JSON body.",
+    )
+
+
+def internal(error: BaseException) -> ErrorAnswer:
+    return _answer(
+        INTERNAL_STATUS,
+        "llm_vcr_internal_error",
+        "internal_error",
+        f"llm-vcr failed while replaying ({type(error).__name__}: {error}). The upstream was not "
+        "contacted. Please report this with the proxy log.",
+    )

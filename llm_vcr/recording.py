@@ -1,0 +1,234 @@
+"""One recording: a request/response pair in the seed's JSON format, and its replay bytes.
+
+Reading is tolerant of what other recorders wrote (llama-stack / OGX, both layouts):
+SDK-kwargs bodies, doubled `/v1` URLs, legacy endpoint labels, `POST /models`, recorded
+exceptions, passthrough files with `payload`. Writing follows the seed exactly, with a
+few extra keys (`status`, `partial`) that seed-only readers ignore.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import orjson
+
+from . import envelopes, sse
+from .keys import request_key, wire_body
+from .resources import CHAT, COMPLETIONS, MODELS, Resource, classify_endpoint
+
+JSON = Any
+
+SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
+JSON_CONTENT_TYPE = "application/json"
+DONE_EVENT = sse.frame_data(sse.DONE.encode())
+
+# Query parameters that carry credentials (Azure `api-key`, Google `key`, SAS `sig`, …).
+_SECRET_PARAM_HINTS = ("key", "token", "secret", "sig", "password", "auth", "credential")
+REDACTED = "REDACTED"
+
+
+class RecordingError(ValueError):
+    """A recording file that cannot be used, with the reason in words."""
+
+
+@dataclass(slots=True)
+class ReplayResponse:
+    status: int
+    content_type: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Recording:
+    method: str
+    url: str
+    body: JSON  # the request JSON as sent on the wire (None for bodiless requests)
+    resource: Resource | None  # None: a recording of an API this version does not serve
+    endpoint: str
+    model: str | None
+    is_streaming: bool
+    response_body: JSON  # envelope, list of envelopes, or another recorder's raw form
+    status: int = 200
+    partial: str | None = None  # why the response is incomplete; never replayed
+    error_body: JSON = None  # recorded exceptions (llama-stack): served as {"error": …}
+    response_headers: dict[str, str] = field(default_factory=dict)  # kept for non-2xx answers only
+    raw: dict[str, JSON] | None = None  # the file as read, kept for round-trips
+
+    @cached_property
+    def key(self) -> str | None:
+        if self.resource is None:
+            return None
+        return request_key(self.method, self.resource, self.body)
+
+    # ---- reading -------------------------------------------------------------------
+
+    @classmethod
+    def from_json(cls, doc: JSON) -> Recording:
+        if not isinstance(doc, dict):
+            raise RecordingError("the top level is not a JSON object")
+        req, resp = doc.get("request"), doc.get("response")
+        if not isinstance(req, dict) or not isinstance(resp, dict):
+            raise RecordingError('missing the "request" or "response" object')
+        url = req.get("url")
+        if not isinstance(url, str):
+            raise RecordingError('"request.url" is missing or not a string')
+        method = str(req.get("method") or "POST").upper()
+        body = req["payload"] if "payload" in req else wire_body(req.get("body"))
+        endpoint = req.get("endpoint") if isinstance(req.get("endpoint"), str) else urlsplit(url).path
+        resource = classify_endpoint(urlsplit(url).path) or classify_endpoint(endpoint)
+        if resource is COMPLETIONS and isinstance(body, dict) and "messages" in body:
+            resource = CHAT  # legacy label: a chat call filed under /completions
+        if resource is MODELS:
+            method, body = "GET", None
+        elif resource is not None and not isinstance(body, dict):
+            raise RecordingError(f'"request.body" of a {resource.name} recording is not a JSON object')
+        model = req.get("model")
+        if model is None and isinstance(body, dict):
+            model = body.get("model")
+        rec = cls(
+            method=method,
+            url=url,
+            body=body,
+            resource=resource,
+            endpoint=endpoint,
+            model=model if isinstance(model, str) else None,
+            is_streaming=bool(resp.get("is_streaming")),
+            response_body=resp.get("body"),
+            status=int(resp.get("status") or 200),
+            partial=resp.get("partial") if isinstance(resp.get("partial"), str) else None,
+            raw=doc,
+        )
+        headers = resp.get("headers")
+        if isinstance(headers, dict):
+            rec.response_headers = {str(k): str(v) for k, v in headers.items()}
+        if resp.get("is_exception"):
+            data = resp.get("exception_data") if isinstance(resp.get("exception_data"), dict) else {}
+            rec.status = int(data.get("status_code") or 500)
+            rec.error_body = data.get("body") or {"message": resp.get("exception_message") or "recorded error"}
+        elif resource is not None and rec.partial is None and 200 <= rec.status < 300:
+            rec._check_body()
+        return rec
+
+    def _check_body(self) -> None:
+        b = self.response_body
+        if self.resource is MODELS:
+            if not isinstance(b, list):
+                raise RecordingError('"response.body" of a models recording is not a list')
+        elif self.is_streaming:
+            if not isinstance(b, list):
+                raise RecordingError('"response.body" of a streaming recording is not a list of chunks')
+            for i, item in enumerate(b):
+                if not isinstance(envelopes.unwrap(item), dict):
+                    raise RecordingError(f"chunk {i} is not a JSON object envelope")
+        elif not isinstance(envelopes.unwrap(b), dict):
+            raise RecordingError('"response.body" is not a JSON object envelope')
+
+    # ---- writing -------------------------------------------------------------------
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        method: str,
+        url: str,
+        body: JSON,
+        resource: Resource,
+        is_streaming: bool,
+        response_body: JSON,
+        status: int = 200,
+        partial: str | None = None,
+    ) -> Recording:
+        model = body.get("model") if isinstance(body, dict) else None
+        return cls(
+            method=method.upper(),
+            url=redact_url(url),
+            body=body,
+            resource=resource,
+            endpoint=resource.endpoint,
+            model=model if isinstance(model, str) else None,
+            is_streaming=is_streaming,
+            response_body=response_body,
+            status=status,
+            partial=partial,
+        )
+
+    def to_json(self) -> dict[str, JSON]:
+        response: dict[str, JSON] = {"body": self.response_body, "is_streaming": self.is_streaming}
+        if self.status != 200:
+            response["status"] = self.status
+        if self.response_headers:
+            response["headers"] = self.response_headers
+        if self.partial is not None:
+            response["partial"] = self.partial
+        return {
+            "request": {
+                "method": self.method,
+                "url": self.url,
+                "headers": {},  # credentials never reach disk: no request header is stored
+                "body": self.body if self.body is not None else {},
+                "endpoint": self.endpoint,
+                "model": self.model,
+            },
+            "response": response,
+        }
+
+    def dumps(self) -> bytes:
+        # Pretty, unsorted (the server's field order is data) and UTF-8: diffs read well.
+        return orjson.dumps(self.to_json(), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+
+    # ---- replay --------------------------------------------------------------------
+
+    @property
+    def chunks(self) -> list[JSON]:
+        items = self.response_body if isinstance(self.response_body, list) else [self.response_body]
+        return [envelopes.unwrap(i) for i in items]
+
+    @cached_property
+    def replay(self) -> ReplayResponse:
+        """The wire response, serialised once per recording (replay is a hot path)."""
+        if self.error_body is not None:
+            body = orjson.dumps({"error": self.error_body})
+            return ReplayResponse(self.status, JSON_CONTENT_TYPE, body)
+        if not 200 <= self.status < 300:
+            # An upstream error answer, replayed as it came so retry logic sees the same thing.
+            data = envelopes.unwrap(self.response_body)
+            body = data.encode() if isinstance(data, str) else orjson.dumps(data)
+            headers = {k.lower(): v for k, v in self.response_headers.items()}
+            ctype = headers.pop("content-type", JSON_CONTENT_TYPE)
+            return ReplayResponse(self.status, ctype, body, headers)
+        if self.resource is MODELS:
+            return ReplayResponse(self.status, JSON_CONTENT_TYPE, orjson.dumps(envelopes.models_payload(self.chunks)))
+        if self.is_streaming:
+            parts = [sse.frame_data(orjson.dumps(c)) for c in self.chunks]
+            parts.append(DONE_EVENT)
+            return ReplayResponse(self.status, SSE_CONTENT_TYPE, b"".join(parts))
+        return ReplayResponse(self.status, JSON_CONTENT_TYPE, orjson.dumps(envelopes.unwrap(self.response_body)))
+
+
+def redact_url(url: str) -> str:
+    """The URL with credential-looking query values replaced: they must not reach disk."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    clean = [(k, REDACTED if any(h in k.lower() for h in _SECRET_PARAM_HINTS) else v) for k, v in pairs]
+    return urlunsplit(parts._replace(query=urlencode(clean, safe="/:")))
+
+
+def models_union(recordings: list[Recording]) -> ReplayResponse:
+    """All model lists in a folder as one answer, each model once (first seen wins)."""
+    seen: set[str] = set()
+    items: list[JSON] = []
+    for rec in recordings:
+        for m in rec.chunks:
+            mid = m.get("id") if isinstance(m, dict) else None
+            if isinstance(mid, str):
+                if mid in seen:
+                    continue
+                seen.add(mid)
+            items.append(m)
+    return ReplayResponse(200, JSON_CONTENT_TYPE, orjson.dumps(envelopes.models_payload(items)))

@@ -1,0 +1,90 @@
+"""The state the addons share: mode, the recordings store, counters, and the disk writer.
+
+Disk work runs on a single worker thread, never on mitmproxy's event loop; a single
+thread also keeps sequence numbers in submission order. `close()` waits for pending
+writes so a clean shutdown loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .recording import Recording
+from .store import RecordingStore
+
+log = logging.getLogger("llm_vcr")
+
+MODES = ("replay", "record", "auto", "live")
+
+
+@dataclass
+class Stats:
+    hits: int = 0
+    misses: int = 0
+    recorded: int = 0
+    partial: int = 0
+    miss_keys: list[str] = field(default_factory=list)
+
+
+class Vcr:
+    def __init__(self) -> None:
+        self.mode = "replay"
+        self.store = RecordingStore(Path("recordings"))
+        self.stats = Stats()
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: set[Future[None]] = set()
+
+    @property
+    def replays(self) -> bool:
+        return self.mode in ("replay", "auto")
+
+    @property
+    def records(self) -> bool:
+        return self.mode in ("record", "auto")
+
+    def open(self, folder: Path) -> None:
+        self.store = RecordingStore(folder)
+        report = self.store.load()
+        for path, reason in report.skipped:
+            log.warning(f"llm-vcr: skipped recording {path}: {reason}")
+        extra = []
+        if report.other_apis:
+            extra.append(f"{report.other_apis} for APIs not replayed yet")
+        if report.partial:
+            extra.append(f"{report.partial} partial")
+        if report.skipped:
+            extra.append(f"{len(report.skipped)} unreadable")
+        more = f" ({', '.join(extra)})" if extra else ""
+        log.info(f"llm-vcr: {report.loaded} recordings in {folder}{more}; mode {self.mode}")
+
+    def persist(self, build: Callable[[], Recording], on_done: Callable[[Path, Recording], None]) -> None:
+        """Build and write a recording in the worker thread; `on_done` runs there afterwards."""
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm-vcr-writer")
+
+        def job() -> None:
+            try:
+                rec = build()
+                path = self.store.write(rec)
+            except Exception:
+                log.exception("llm-vcr: could not write a recording")
+                return
+            on_done(path, rec)
+
+        fut = self._writer.submit(job)
+        self._pending.add(fut)
+        fut.add_done_callback(self._pending.discard)
+
+    def flush(self) -> None:
+        """Wait for every submitted write (tests and shutdown)."""
+        for fut in list(self._pending):
+            fut.result()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None

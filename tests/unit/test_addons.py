@@ -1,0 +1,178 @@
+"""The mitmproxy glue, driven by mitmproxy's own test helpers."""
+
+import asyncio
+import shutil
+
+import orjson
+import pytest
+from mitmproxy import http
+from mitmproxy.addons.proxyserver import Proxyserver
+from mitmproxy.test import taddons, tflow, tutils
+
+from llm_vcr import sse
+from llm_vcr.addons import make_addons
+from llm_vcr.store import read_file
+
+from ..conftest import SEED
+
+SEED_BODY = orjson.loads(SEED.read_bytes())["request"]["body"]
+SSE_HEADERS = http.Headers(content_type="text/event-stream; charset=utf-8")
+STREAM = [
+    b'data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n',
+    b'data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}',
+    b"\n\ndata: [DONE]\n\n",
+]
+
+
+def llm_flow(body: object, path: str = "/v1/chat/completions", method: str = "POST", resp=False) -> http.HTTPFlow:
+    content = body if isinstance(body, bytes) else orjson.dumps(body)
+    req = tutils.treq(method=method.encode(), path=path.encode(), host="api.openai.invalid", port=443,
+                      scheme=b"https", content=content, headers=http.Headers(content_type="application/json"))
+    return tflow.tflow(req=req, resp=resp, live=True)
+
+
+@pytest.fixture
+def vcr(tmp_path):
+    addons = make_addons()
+    settings, replay, record = addons
+    with taddons.context(Proxyserver(), *addons) as tctx:  # Proxyserver owns connection_strategy
+        tctx.configure(settings, vcr_dir=str(tmp_path))
+        yield tctx, settings.vcr, replay, record
+
+
+def configure(vcr_fixture, **opts):
+    tctx, vcr, *_ = vcr_fixture
+    tctx.configure(vcr_fixture[2], **opts)
+    return vcr
+
+
+def test_replay_is_the_default_and_forces_lazy_connections(vcr):
+    tctx, state, *_ = vcr
+    assert state.mode == "replay" and tctx.options.connection_strategy == "lazy"
+
+
+def test_hit_is_answered_in_request(vcr, tmp_path):
+    tctx, state, replay, _ = vcr
+    shutil.copy(SEED, tmp_path / SEED.name)
+    tctx.configure(replay, vcr_dir=str(tmp_path / "."))  # reload
+    f = llm_flow(SEED_BODY)
+    replay.request(f)
+    assert f.response.status_code == 200 and f.is_replay == "response"
+    assert f.response.headers["content-type"].startswith("text/event-stream")
+    assert sse.parse(f.response.content)[-1].is_done
+    assert f.metadata["llm_vcr"]["outcome"] == "replayed" and state.stats.hits == 1
+
+
+def test_miss_is_a_loud_non_retried_404(vcr, tmp_path):
+    tctx, state, replay, _ = vcr
+    shutil.copy(SEED, tmp_path / SEED.name)
+    tctx.configure(replay, vcr_dir=str(tmp_path / "."))
+    body = {**SEED_BODY, "temperature": 0.5}
+    f = llm_flow(body)
+    replay.request(f)
+    assert f.response.status_code == 404 and f.response.headers["x-should-retry"] == "false"
+    err = orjson.loads(f.response.content)["error"]
+    assert err["type"] == "llm_vcr_no_recording" and err["request_key"] in err["message"]
+    assert err["nearest"]["differs_at"] == ["temperature"] and SEED.name in err["message"]
+    assert state.stats.misses == 1
+
+
+def test_non_llm_traffic_is_untouched_in_replay(vcr):
+    _, _, replay, _ = vcr
+    for f in (llm_flow(b"x", path="/v1/files"), llm_flow({}, path="/v1/models", method="POST")):
+        replay.request(f)
+        assert f.response is None and "llm_vcr" not in f.metadata
+
+
+def test_non_json_body_gets_a_clear_400_in_replay(vcr):
+    _, _, replay, _ = vcr
+    for body in (b"{not json", b"[1, 2]"):
+        f = llm_flow(body)
+        replay.request(f)
+        assert f.response.status_code == 400
+        assert "cannot replay this request" in orjson.loads(f.response.content)["error"]["message"]
+
+
+def test_an_internal_error_in_replay_still_answers_and_never_forwards(vcr, monkeypatch):
+    _, state, replay, _ = vcr
+    monkeypatch.setattr(state.store, "take", lambda key: 1 / 0)
+    f = llm_flow(SEED_BODY)
+    replay.request(f)
+    assert f.response.status_code == 500 and f.response.headers["x-should-retry"] == "false"
+    assert "ZeroDivisionError" in orjson.loads(f.response.content)["error"]["message"]
+
+
+async def record_stream(vcr, reads, end="response"):
+    tctx, state, replay, record = vcr
+    tctx.configure(replay, vcr_mode="record")
+    f = llm_flow({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True})
+    replay.request(f)
+    assert f.response is None  # record passes the request through
+    f.response = tutils.tresp(content=None, headers=SSE_HEADERS.copy())
+    record.responseheaders(f)
+    forwarded = [f.response.stream(r) for r in reads]
+    assert forwarded == list(reads)  # each read forwarded at once, unchanged
+    if end == "response":
+        assert f.response.stream(b"") == b""
+        record.response(f)
+        assert f.response.raw_content == b"".join(reads)
+    else:
+        f.error = tflow.terr("Client disconnected.")
+        record.error(f)
+    state.flush()
+    return f, state
+
+
+async def test_record_tees_a_stream_into_typed_envelopes(vcr, tmp_path):
+    f, state = await record_stream(vcr, STREAM)
+    (path,) = tmp_path.glob("chat_completions-*.json")
+    rec = read_file(path)
+    assert rec.partial is None and [c["id"] for c in rec.chunks] == ["c1", "c1"]
+    assert rec.raw["response"]["body"][0]["__type__"] == "openai.types.chat.chat_completion_chunk.ChatCompletionChunk"
+    assert rec.raw["request"]["headers"] == {}
+
+
+async def test_stream_ended_by_client_after_done_is_complete(vcr, tmp_path):
+    await record_stream(vcr, STREAM, end="error")
+    (path,) = tmp_path.glob("chat_completions-*.json")
+    assert read_file(path).partial is None
+
+
+async def test_stream_cut_before_done_is_kept_partial_and_never_replayed(vcr, tmp_path):
+    _, state = await record_stream(vcr, STREAM[:2], end="error")
+    (path,) = tmp_path.glob("*.partial.json")
+    assert "before data: [DONE]" in read_file(path).partial
+    assert len(state.store) == 0
+
+
+async def test_live_mode_streams_and_stores_nothing(vcr, tmp_path):
+    tctx, state, replay, record = vcr
+    tctx.configure(replay, vcr_mode="live")
+    f = llm_flow({"model": "m", "messages": [], "stream": True})
+    replay.request(f)
+    f.response = tutils.tresp(content=None, headers=SSE_HEADERS.copy())
+    record.responseheaders(f)
+    assert f.response.stream is True
+    record.response(f)
+    state.flush()
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_auto_replays_what_it_just_recorded(vcr, tmp_path):
+    tctx, state, replay, record = vcr
+    tctx.configure(replay, vcr_mode="auto")
+    body = {"model": "m", "input": "hello"}
+    answer = {"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.25]}], "model": "m"}
+    f = llm_flow(body, path="/v1/embeddings")
+    replay.request(f)
+    assert f.response is None
+    f.response = tutils.tresp(content=orjson.dumps(answer), headers=http.Headers(content_type="application/json"))
+    record.response(f)
+    state.flush()
+    for _ in range(200):  # the writer thread hands the new recording back to the event loop
+        if len(state.store):
+            break
+        await asyncio.sleep(0.01)
+    again = llm_flow({"input": "hello", "model": "m"}, path="/v1/embeddings")
+    replay.request(again)
+    assert again.is_replay == "response" and orjson.loads(again.response.content) == answer

@@ -1,0 +1,97 @@
+import json
+import shutil
+
+import orjson
+
+from llm_vcr import envelopes
+from llm_vcr.recording import Recording
+from llm_vcr.resources import CHAT
+from llm_vcr.store import RecordingStore
+
+from ..conftest import SEED
+
+
+def chat(content: str, answer: str) -> Recording:
+    body = {"model": "m", "messages": [{"role": "user", "content": content}]}
+    data = {"object": "chat.completion", "choices": [{"message": {"role": "assistant", "content": answer}}]}
+    return Recording.new(method="POST", url="http://h/v1/chat/completions", body=body, resource=CHAT,
+                         is_streaming=False, response_body=envelopes.json_body(CHAT, data))
+
+
+def answer_of(replay) -> str:
+    return orjson.loads(replay.body)["choices"][0]["message"]["content"]
+
+
+def test_identical_requests_replay_in_order_then_the_last_repeats(tmp_path):
+    writer = RecordingStore(tmp_path)
+    for i in range(3):
+        rec = chat("hi", f"answer {i}")
+        writer.add(writer.write(rec), rec)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    key = chat("hi", "").key
+    assert names == [f"chat_completions-{key}-{i:03d}.json" for i in range(3)]
+
+    store = RecordingStore(tmp_path)
+    assert store.load().loaded == 3
+    got = [answer_of(store.take(key)[1]) for _ in range(5)]
+    assert got == ["answer 0", "answer 1", "answer 2", "answer 2", "answer 2"]
+
+
+def test_sequence_numbers_sort_numerically(tmp_path):
+    store = RecordingStore(tmp_path)
+    for i in range(12):
+        store.write(chat("hi", f"answer {i}"))
+    store.load()
+    key = chat("hi", "").key
+    assert [answer_of(store.take(key)[1]) for _ in range(12)] == [f"answer {i}" for i in range(12)]
+
+
+def test_write_never_clobbers_a_file_another_process_wrote(tmp_path):
+    a, b = RecordingStore(tmp_path), RecordingStore(tmp_path)  # two proxies, one folder
+    pa, pb = a.write(chat("hi", "from a")), b.write(chat("hi", "from b"))
+    assert pa != pb and {answer_of(Recording.from_json(json.loads(p.read_text())).replay) for p in (pa, pb)} == {
+        "from a", "from b"}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp")]
+
+
+def test_matching_uses_the_stored_request_not_the_file_name(tmp_path):
+    shutil.copy(SEED, tmp_path / "misleading-name.json")
+    store = RecordingStore(tmp_path)
+    store.load()
+    seed = Recording.from_json(json.loads(SEED.read_text()))
+    assert store.take(seed.key) is not None
+
+
+def test_bad_files_are_skipped_with_a_reason_and_the_rest_loads(tmp_path):
+    shutil.copy(SEED, tmp_path / "good.json")
+    (tmp_path / "truncated.json").write_bytes(SEED.read_bytes()[:500])
+    (tmp_path / "list.json").write_text("[]")
+    (tmp_path / "binary.json").write_bytes(b"\xff\xfe\x00garbage")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "x.json").write_text("{")
+    report = RecordingStore(tmp_path).load()
+    assert report.loaded == 1
+    reasons = {p.name: r for p, r in report.skipped}
+    assert set(reasons) == {"truncated.json", "list.json", "binary.json"}
+    assert "not valid JSON" in reasons["truncated.json"] and "not a JSON object" in reasons["list.json"]
+
+
+def test_partial_recordings_are_kept_but_never_served(tmp_path):
+    store = RecordingStore(tmp_path)
+    rec = chat("hi", "cut")
+    rec.partial = "the stream ended before data: [DONE]"
+    path = store.write(rec)
+    assert path.name.endswith(".partial.json")
+    report = store.load()
+    assert (report.loaded, report.partial) == (0, 1)
+    assert store.take(rec.key) is None
+
+
+def test_nearest_names_what_differs(tmp_path):
+    store = RecordingStore(tmp_path)
+    for content in ("hello there", "something else entirely"):
+        store.write(chat(content, "x"))
+    store.load()
+    near = store.nearest(CHAT, {"model": "m", "messages": [{"role": "user", "content": "hello there!"}]})
+    assert near is not None and near.diffs == ["messages[0].content"]
+    assert orjson.loads(near.path.read_bytes())["request"]["body"]["messages"][0]["content"] == "hello there"
