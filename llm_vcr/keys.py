@@ -83,4 +83,9 @@ def _diff(a: JSON, b: JSON, path: str, out: list[str], limit: int) -> None:
         if len(a) != len(b):
             out.append(f"{path or '(body)'} (length {len(a)} in request, {len(b)} in recording)")
     elif a != b or type(a) is not type(b):
-        out.append(path or "(body)")
+        out.append(f"{path or '(body)'} (request {_short(a)}, recording {_short(b)})")
+
+
+def _short(value: JSON, limit: int = 40) -> str:
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= limit else text[: limit - 1] + "…"

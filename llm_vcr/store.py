@@ -103,6 +103,10 @@ class RecordingStore:
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_key.values())
 
+    def entries(self) -> dict[str, list[tuple[Path, Recording]]]:
+        """Every servable recording by key, each list in replay order."""
+        return {k: list(v) for k, v in self._by_key.items()}
+
     def take(self, key: str) -> tuple[Path, ReplayResponse] | None:
         """The next recording for `key` in order (the last one repeats), or None on a miss."""
         entries = self._by_key.get(key)

@@ -32,7 +32,8 @@ vcr_find_python() {
 
 # Create or refresh the venv with the given requirements file; idempotent and quick when current.
 vcr_ensure_venv() {
-  local req="$1" stamp="$LLM_VCR_VENV/.llm-vcr-$(basename "$req").sha"
+  local req="$1"
+  local stamp="$LLM_VCR_VENV/.llm-vcr-$(basename "$req").sha"
   local want
   want="$(sha256sum "$req" | cut -c1-64)"
   if [[ -x "$LLM_VCR_VENV/bin/python" ]] && _vcr_python_ok "$LLM_VCR_VENV/bin/python" \
@@ -52,6 +53,9 @@ vcr_ensure_venv() {
     "$py" -m venv "$LLM_VCR_VENV"
   fi
   _vcr_log "installing $(basename "$req") into $LLM_VCR_VENV"
-  "$LLM_VCR_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$req" >&2
+  # (grep: some machines' pip config names missing local indexes; that warning is noise)
+  "$LLM_VCR_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$req" 2>&1 \
+    | { grep -v "^WARNING: Location 'file:" || true; } >&2
+  [[ "${PIPESTATUS[0]}" == 0 ]] || { _vcr_log "ERROR: installing $(basename "$req") failed"; return 1; }
   echo "$want" >"$stamp"
 }

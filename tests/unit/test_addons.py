@@ -26,8 +26,15 @@ STREAM = [
 
 def llm_flow(body: object, path: str = "/v1/chat/completions", method: str = "POST", resp=False) -> http.HTTPFlow:
     content = body if isinstance(body, bytes) else orjson.dumps(body)
-    req = tutils.treq(method=method.encode(), path=path.encode(), host="api.openai.invalid", port=443,
-                      scheme=b"https", content=content, headers=http.Headers(content_type="application/json"))
+    req = tutils.treq(
+        method=method.encode(),
+        path=path.encode(),
+        host="api.openai.invalid",
+        port=443,
+        scheme=b"https",
+        content=content,
+        headers=http.Headers(content_type="application/json"),
+    )
     return tflow.tflow(req=req, resp=resp, live=True)
 
 
@@ -73,7 +80,7 @@ def test_miss_is_a_loud_non_retried_404(vcr, tmp_path):
     assert f.response.status_code == 404 and f.response.headers["x-should-retry"] == "false"
     err = orjson.loads(f.response.content)["error"]
     assert err["type"] == "llm_vcr_no_recording" and err["request_key"] in err["message"]
-    assert err["nearest"]["differs_at"] == ["temperature"] and SEED.name in err["message"]
+    assert err["nearest"]["differs_at"] == ["temperature (request 0.5, recording 0)"] and SEED.name in err["message"]
     assert state.stats.misses == 1
 
 
@@ -124,7 +131,7 @@ async def record_stream(vcr, reads, end="response"):
 
 
 async def test_record_tees_a_stream_into_typed_envelopes(vcr, tmp_path):
-    f, state = await record_stream(vcr, STREAM)
+    await record_stream(vcr, STREAM)
     (path,) = tmp_path.glob("chat_completions-*.json")
     rec = read_file(path)
     assert rec.partial is None and [c["id"] for c in rec.chunks] == ["c1", "c1"]

@@ -5,9 +5,11 @@ from llm_vcr.capture import StreamCapture, json_recording, request_body, stream_
 from llm_vcr.resources import CHAT, MODELS
 
 REQ = {"model": "m", "messages": [], "stream": True}
-CHUNKS = [b'data: {"object": "chat.completion.chunk", "choices": [{"delta": {"content": "Hel"}}]}\n\n',
-          b'data: {"object": "chat.completion.chunk", "choices": [{"delta": {"content": "lo"}}]}\n\n',
-          b"data: [DONE]\n\n"]
+CHUNKS = [
+    b'data: {"object": "chat.completion.chunk", "choices": [{"delta": {"content": "Hel"}}]}\n\n',
+    b'data: {"object": "chat.completion.chunk", "choices": [{"delta": {"content": "lo"}}]}\n\n',
+    b"data: [DONE]\n\n",
+]
 
 
 def capture(*reads: bytes) -> StreamCapture:
@@ -19,8 +21,9 @@ def capture(*reads: bytes) -> StreamCapture:
 
 def rec_of(cap, broken=None):
     cap.finish()
-    return stream_recording(method="POST", url="http://h/v1/chat/completions", body=REQ, resource=CHAT,
-                            capture=cap, broken=broken)
+    return stream_recording(
+        method="POST", url="http://h/v1/chat/completions", body=REQ, resource=CHAT, capture=cap, broken=broken
+    )
 
 
 def test_complete_stream_becomes_typed_envelopes():
@@ -54,14 +57,28 @@ def test_encoded_stream_is_parsed_from_the_decoded_body():
 
 
 def test_json_answer_and_models_list():
-    rec = json_recording(method="GET", url="http://h/v1/models", body=None, resource=MODELS, status=200,
-                         content=b'{"object":"list","data":[{"id":"a","object":"model"}]}', headers={})
+    rec = json_recording(
+        method="GET",
+        url="http://h/v1/models",
+        body=None,
+        resource=MODELS,
+        status=200,
+        content=b'{"object":"list","data":[{"id":"a","object":"model"}]}',
+        headers={},
+    )
     assert rec.response_body == [{"__type__": envelopes.MODEL, "__data__": {"id": "a", "object": "model"}}]
 
 
 def test_error_answer_keeps_status_body_and_retry_headers_only():
-    rec = json_recording(method="POST", url="u", body=REQ, resource=CHAT, status=429, content=b'{"error":{}}',
-                         headers={"Retry-After": "2", "x-ratelimit-remaining-requests": "0", "set-cookie": "s"})
+    rec = json_recording(
+        method="POST",
+        url="u",
+        body=REQ,
+        resource=CHAT,
+        status=429,
+        content=b'{"error":{}}',
+        headers={"Retry-After": "2", "x-ratelimit-remaining-requests": "0", "set-cookie": "s"},
+    )
     assert rec.status == 429 and rec.chunks == [{"error": {}}]
     assert rec.response_headers == {"Retry-After": "2", "x-ratelimit-remaining-requests": "0"}
 

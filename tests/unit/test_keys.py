@@ -40,7 +40,13 @@ def test_wire_body_merges_extra_body_and_drops_extra_query():
 def test_differences_name_the_paths():
     want = canonical({"messages": [{"role": "user", "content": "hi"}], "n": 1, "extra": True})
     have = canonical({"messages": [{"role": "user", "content": "ho"}], "n": 1, "stream": True})
-    assert differences(want, have) == ["extra (only in request)", "messages[0].content", "stream (only in recording)"]
+    assert differences(want, have) == [
+        "extra (only in request)",
+        'messages[0].content (request "hi", recording "ho")',
+        "stream (only in recording)",
+    ]
+    # values are cut to 40 characters of JSON: the opening quote and 38 x, then an ellipsis
+    assert differences({"t": 0.5}, {"t": "x" * 60}) == ['t (request 0.5, recording "' + "x" * 38 + "…)"]
     assert differences(want, want) == []
     assert differences([1, 2], [1]) == ["(body) (length 2 in request, 1 in recording)"]
     assert len(differences({str(i): i for i in range(20)}, {}, limit=5)) == 5

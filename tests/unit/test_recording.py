@@ -37,13 +37,21 @@ def test_written_file_follows_the_seed_shape_and_round_trips():
     body = {"model": "m", "input": "hello"}
     data = {"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.5, -1.0]}], "model": "m"}
     rec = Recording.new(
-        method="post", url="http://h/v1/embeddings", body=body, resource=EMBEDDINGS,
-        is_streaming=False, response_body=envelopes.json_body(EMBEDDINGS, data),
+        method="post",
+        url="http://h/v1/embeddings",
+        body=body,
+        resource=EMBEDDINGS,
+        is_streaming=False,
+        response_body=envelopes.json_body(EMBEDDINGS, data),
     )
     doc = orjson.loads(rec.dumps())
     assert doc["request"] == {
-        "method": "POST", "url": "http://h/v1/embeddings", "headers": {}, "body": body,
-        "endpoint": "/v1/embeddings", "model": "m",
+        "method": "POST",
+        "url": "http://h/v1/embeddings",
+        "headers": {},
+        "body": body,
+        "endpoint": "/v1/embeddings",
+        "model": "m",
     }
     assert doc["response"] == {
         "body": {"__type__": "openai.types.create_embedding_response.CreateEmbeddingResponse", "__data__": data},
@@ -57,9 +65,17 @@ def test_written_file_follows_the_seed_shape_and_round_trips():
 
 def test_models_recordings_replay_as_a_list_object():
     doc = {
-        "request": {"method": "POST", "url": "http://x/v1/v1/models", "headers": {}, "body": {}, "endpoint": "/v1/models"},
-        "response": {"body": [{"__type__": "openai.types.model.Model", "__data__": {"id": "a", "object": "model"}}],
-                     "is_streaming": False},
+        "request": {
+            "method": "POST",
+            "url": "http://x/v1/v1/models",
+            "headers": {},
+            "body": {},
+            "endpoint": "/v1/models",
+        },
+        "response": {
+            "body": [{"__type__": "openai.types.model.Model", "__data__": {"id": "a", "object": "model"}}],
+            "is_streaming": False,
+        },
     }
     rec = Recording.from_json(doc)
     assert rec.resource is MODELS and rec.method == "GET"
@@ -68,8 +84,12 @@ def test_models_recordings_replay_as_a_list_object():
 
 def test_recorded_exception_is_served_as_an_openai_error():
     doc = seed_doc()
-    doc["response"] = {"body": None, "is_streaming": False, "is_exception": True,
-                       "exception_data": {"status_code": 400, "body": {"message": "bad", "type": "invalid"}}}
+    doc["response"] = {
+        "body": None,
+        "is_streaming": False,
+        "is_exception": True,
+        "exception_data": {"status_code": 400, "body": {"message": "bad", "type": "invalid"}},
+    }
     rec = Recording.from_json(doc)
     assert rec.replay.status == 400
     assert orjson.loads(rec.replay.body) == {"error": {"message": "bad", "type": "invalid"}}
@@ -77,10 +97,19 @@ def test_recorded_exception_is_served_as_an_openai_error():
 
 def test_error_answer_keeps_status_and_retry_headers():
     doc = seed_doc()
-    doc["response"] = {"body": {"__type__": envelopes.GENERIC, "__data__": "slow down"}, "is_streaming": False,
-                       "status": 429, "headers": {"Content-Type": "text/plain", "retry-after": "1"}}
+    doc["response"] = {
+        "body": {"__type__": envelopes.GENERIC, "__data__": "slow down"},
+        "is_streaming": False,
+        "status": 429,
+        "headers": {"Content-Type": "text/plain", "retry-after": "1"},
+    }
     rep = Recording.from_json(doc).replay
-    assert (rep.status, rep.content_type, rep.body, rep.headers) == (429, "text/plain", b"slow down", {"retry-after": "1"})
+    assert (rep.status, rep.content_type, rep.body, rep.headers) == (
+        429,
+        "text/plain",
+        b"slow down",
+        {"retry-after": "1"},
+    )
 
 
 @pytest.mark.parametrize(
@@ -90,10 +119,20 @@ def test_error_answer_keeps_status_and_retry_headers():
         ({"request": {}}, '"request" or "response"'),
         ({"request": {"url": 3}, "response": {}}, "request.url"),
         ({"request": {"url": "http://h/v1/chat/completions", "body": "x"}, "response": {}}, "not a JSON object"),
-        ({"request": {"url": "http://h/v1/chat/completions", "body": {}}, "response": {"is_streaming": True, "body": {}}},
-         "list of chunks"),
-        ({"request": {"url": "http://h/v1/chat/completions", "body": {}},
-          "response": {"is_streaming": True, "body": [{"__type__": "t", "__data__": 3}]}}, "chunk 0"),
+        (
+            {
+                "request": {"url": "http://h/v1/chat/completions", "body": {}},
+                "response": {"is_streaming": True, "body": {}},
+            },
+            "list of chunks",
+        ),
+        (
+            {
+                "request": {"url": "http://h/v1/chat/completions", "body": {}},
+                "response": {"is_streaming": True, "body": [{"__type__": "t", "__data__": 3}]},
+            },
+            "chunk 0",
+        ),
     ],
 )
 def test_bad_documents_are_rejected_with_a_reason(doc, reason):

@@ -14,8 +14,14 @@ from ..conftest import SEED
 def chat(content: str, answer: str) -> Recording:
     body = {"model": "m", "messages": [{"role": "user", "content": content}]}
     data = {"object": "chat.completion", "choices": [{"message": {"role": "assistant", "content": answer}}]}
-    return Recording.new(method="POST", url="http://h/v1/chat/completions", body=body, resource=CHAT,
-                         is_streaming=False, response_body=envelopes.json_body(CHAT, data))
+    return Recording.new(
+        method="POST",
+        url="http://h/v1/chat/completions",
+        body=body,
+        resource=CHAT,
+        is_streaming=False,
+        response_body=envelopes.json_body(CHAT, data),
+    )
 
 
 def answer_of(replay) -> str:
@@ -50,7 +56,9 @@ def test_write_never_clobbers_a_file_another_process_wrote(tmp_path):
     a, b = RecordingStore(tmp_path), RecordingStore(tmp_path)  # two proxies, one folder
     pa, pb = a.write(chat("hi", "from a")), b.write(chat("hi", "from b"))
     assert pa != pb and {answer_of(Recording.from_json(json.loads(p.read_text())).replay) for p in (pa, pb)} == {
-        "from a", "from b"}
+        "from a",
+        "from b",
+    }
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp")]
 
 
@@ -93,5 +101,5 @@ def test_nearest_names_what_differs(tmp_path):
         store.write(chat(content, "x"))
     store.load()
     near = store.nearest(CHAT, {"model": "m", "messages": [{"role": "user", "content": "hello there!"}]})
-    assert near is not None and near.diffs == ["messages[0].content"]
+    assert near is not None and near.diffs == ['messages[0].content (request "hello there!", recording "hello there")']
     assert orjson.loads(near.path.read_bytes())["request"]["body"]["messages"][0]["content"] == "hello there"

@@ -1,0 +1,311 @@
+"""Real processes for end-to-end tests: mitmdump with the addon, the inference engine,
+and a TCP relay that counts every connection made to "the upstream"."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+ADDON = ROOT / "addon" / "llm_vcr.py"
+BIN = Path(sys.executable).parent
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without proxy settings a CI box may have (they would bypass or hijack)."""
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.update(extra)
+    return env
+
+
+def wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None, log: Path | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    detail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+    raise RuntimeError(f"timed out waiting for {what}" + (f"; log:\n{detail}" if detail else ""))
+
+
+class Mitmdump:
+    """`mitmdump -s addon/llm_vcr.py` as a subprocess, as users run it."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        vcr_dir: Path,
+        mode: str = "replay",
+        *args: str,
+        reverse: str | None = None,
+        confdir: Path | None = None,
+    ) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.port_file = workdir / f"port-{time.monotonic_ns()}.json"
+        self.log_path = workdir / f"mitmdump-{time.monotonic_ns()}.log"
+        self.confdir = confdir or workdir / "conf"
+        listen = (
+            ["--mode", f"reverse:{reverse}@127.0.0.1:0"]
+            if reverse
+            else ["--listen-host", "127.0.0.1", "--listen-port", "0"]
+        )
+        cmd = [
+            str(BIN / "mitmdump"),
+            *listen,
+            "--set",
+            f"confdir={self.confdir}",
+            "-s",
+            str(ADDON),
+            "--set",
+            f"vcr_mode={mode}",
+            "--set",
+            f"vcr_dir={vcr_dir}",
+            "--set",
+            f"vcr_port_file={self.port_file}",
+            *args,
+        ]
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=clean_env(), cwd=workdir)
+        addrs = wait_for(self._addrs, 30, "mitmdump to listen", self.proc, self.log_path)
+        self.host, self.port = addrs[0][0], addrs[0][1]
+
+    def _addrs(self):
+        try:
+            return json.loads(self.port_file.read_text())
+        except (OSError, ValueError):
+            return None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # clean shutdown: runs `done`, flushes writes
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return self.log()
+
+    def __enter__(self) -> Mitmdump:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class CountingRelay:
+    """A TCP relay in front of an upstream that counts connections, and can stop forwarding.
+
+    With forwarding off it still accepts (and counts) connections, then closes them: a
+    stopped upstream that would notice any attempt to reach it.
+    """
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.forwarding = True
+        self.connections = 0
+        self._loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
+        self._thread.start()
+        ready.wait(10)
+
+    def _run(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self._loop)
+
+        async def start() -> None:
+            self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+            self.port = self._server.sockets[0].getsockname()[1]
+            ready.set()
+
+        self._loop.run_until_complete(start())
+        self._loop.run_forever()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        if not self.forwarding:
+            writer.close()
+            return
+        try:
+            up_r, up_w = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+
+        async def pipe(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            try:
+                while data := await r.read(65536):
+                    w.write(data)
+                    await w.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                w.close()
+
+        await asyncio.gather(pipe(reader, up_w), pipe(up_r, writer))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+class Engine:
+    """llama-cpp-python's OpenAI-compatible server with SmolLM2 (chat, tools) and its embedding copy."""
+
+    CHAT_MODEL = "smollm2"
+    EMBED_MODEL = "smollm2-embed"
+
+    def __init__(self, workdir: Path) -> None:
+        engine_json = (
+            subprocess.run([str(ROOT / "scripts" / "engine")], check=True, stdout=subprocess.PIPE, text=True)
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        info = json.loads(Path(engine_json).read_text())
+        config = {
+            "host": "127.0.0.1",
+            "port": 0,
+            "interrupt_requests": False,
+            "models": [
+                {
+                    "model": info["chat_model"],
+                    "model_alias": self.CHAT_MODEL,
+                    "n_ctx": 2048,
+                    "n_threads": 2,
+                    "chat_format": "chatml-function-calling",
+                    "seed": 42,
+                    "verbose": False,
+                },
+                {
+                    "model": info["embed_model"],
+                    "model_alias": self.EMBED_MODEL,
+                    "n_ctx": 512,
+                    "n_threads": 2,
+                    "embedding": True,
+                    "verbose": False,
+                },
+            ],
+        }
+        workdir.mkdir(parents=True, exist_ok=True)
+        cfg = workdir / "engine.json"
+        cfg.write_text(json.dumps(config))
+        self.log_path = workdir / "engine.log"
+        self._log = open(self.log_path, "wb")
+        env = clean_env()
+        env.pop("PORT", None)  # uvicorn's PORT/HOST would override the config file
+        env.pop("HOST", None)
+        self.proc = subprocess.Popen(
+            [info["python"], "-m", "llama_cpp.server", "--config_file", str(cfg)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        port = wait_for(self._port, 120, "the engine to listen", self.proc, self.log_path)
+        self.url = f"http://127.0.0.1:{port}"
+        wait_for(self._ready, 60, "the engine to answer /v1/models", self.proc, self.log_path)
+
+    def _port(self) -> int | None:
+        m = re.search(rb"Uvicorn running on http://127\.0\.0\.1:(\d+)", self.log_path.read_bytes())
+        return int(m.group(1)) if m else None
+
+    def _ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/v1/models", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log.close()
+
+
+class ScriptedUpstream:
+    """A raw HTTP/1.1 server that answers each path with scripted bytes, faults included.
+
+    `routes` maps a path to a list of byte strings written in order; the connection is then
+    closed, so a script without a chunked terminator is a stream cut mid-way.
+    """
+
+    def __init__(self, routes: dict[str, list[bytes]]) -> None:
+        self.routes = routes
+        self.requests: list[tuple[str, bytes]] = []
+        self._loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        threading.Thread(target=self._run, args=(ready,), daemon=True).start()
+        ready.wait(10)
+
+    def _run(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self._loop)
+
+        async def start() -> None:
+            server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+            self.port = server.sockets[0].getsockname()[1]
+            ready.set()
+
+        self._loop.run_until_complete(start())
+        self._loop.run_forever()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1)) if b"ength:" in head else 0
+            body = await reader.readexactly(length)
+            path = head.split(b" ", 2)[1].decode()
+            self.requests.append((path, body))
+            for part in self.routes.get(path, [b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"]):
+                writer.write(part)
+                await writer.drain()
+                await asyncio.sleep(0.01)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+def sse_response(*events: bytes, terminate: bool = True) -> list[bytes]:
+    """Chunked SSE answer; with terminate=False the chunked body never ends (a cut stream)."""
+    parts = [b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"]
+    parts += [b"%x\r\n%s\r\n" % (len(e), e) for e in events]
+    if terminate:
+        parts.append(b"0\r\n\r\n")
+    return parts
+
+
+def json_response(status: int, body: bytes) -> list[bytes]:
+    return [
+        b"HTTP/1.1 %d X\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (status, len(body), body)
+    ]
