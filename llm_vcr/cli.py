@@ -1,84 +1,97 @@
 """`llm-vcr`: command-line entry points.
 
-llm-vcr proxy [--mode replay|record|auto|live] [--dir DIR] [--port N] [--upstream URL]
+llm-vcr proxy [--mode M] [--dir DIR] [--port N] [--upstream URL]       the proxy, in the foreground
+llm-vcr run   [--mode M] [--dir DIR] [--upstream URL] -- COMMAND ARGS   COMMAND through a fresh proxy
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from pathlib import Path
 
+from .runner import ProxySpec, ProxyStartError, run
 from .vcr import MODES
 
-ROOT = Path(__file__).resolve().parent.parent
-ADDON = ROOT / "addon" / "llm_vcr.py"
+MODE_HELP = (
+    "replay (default): answer from recordings, never contact the upstream; record: pass through and store "
+    "every call; auto: replay hits, record misses; live: pass through, store nothing"
+)
 
 
-def mitmdump_path() -> str:
-    found = shutil.which("mitmdump", path=str(Path(sys.executable).parent)) or shutil.which("mitmdump")
-    if not found:
-        sys.exit("llm-vcr: mitmdump not found; install mitmproxy 12 (scripts/llm-vcr does it for you)")
-    return found
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mode", choices=MODES, default="replay", help=MODE_HELP)
+    p.add_argument("--dir", default="recordings", type=Path, help="recordings folder (default: ./recordings)")
+    p.add_argument("--upstream", metavar="URL",
+                   help="reverse proxy to this API root (e.g. https://api.openai.com): clients only change their "
+                   "base URL; without it, a regular HTTP(S) proxy")  # fmt: skip
+    p.add_argument("--confdir", type=Path, help="mitmproxy's folder with its CA (default: ~/.mitmproxy)")
+    p.add_argument("--set", dest="options", action="append", default=[], metavar="NAME=VALUE",
+                   help="a mitmproxy option, e.g. --set ssl_insecure=true (repeatable)")  # fmt: skip
 
 
-def proxy_command(args: argparse.Namespace) -> list[str]:
-    if args.upstream:
-        listen = ["--mode", f"reverse:{args.upstream}@{args.host}:{args.port}"]
-    else:
-        listen = ["--listen-host", args.host, "--listen-port", str(args.port)]
-    return [
-        mitmdump_path(), *listen, "-s", str(ADDON),
-        "--set", f"vcr_mode={args.mode}", "--set", f"vcr_dir={args.dir}",
-        *args.mitmproxy_args,
-    ]  # fmt: skip
+def _spec(args: argparse.Namespace, **extra: object) -> ProxySpec:
+    return ProxySpec(mode=args.mode, folder=args.dir, upstream=args.upstream, confdir=args.confdir,
+                     options=args.options, **extra)  # fmt: skip
 
 
-def cmd_proxy(args: argparse.Namespace) -> None:
-    cmd = proxy_command(args)
+def cmd_proxy(args: argparse.Namespace) -> int:
+    spec = _spec(args, host=args.host, port=args.port)
+    try:
+        cmd = spec.command()
+    except ProxyStartError as e:
+        sys.exit(f"llm-vcr: {e}")
     where = f"http://{args.host}:{args.port}"
     if args.upstream:
         hint = f"point your client's base URL at {where}/v1 (reverse proxy to {args.upstream})"
     else:
         hint = f"use it as an HTTP(S) proxy: curl -x {where} …, HTTPS_PROXY={where}"
-    print(f"llm-vcr: {args.mode} mode, recordings in {Path(args.dir).resolve()}; {hint}", file=sys.stderr)
-    sys.stderr.flush()
+    print(f"llm-vcr: {args.mode} mode, recordings in {args.dir.resolve()}; {hint}", file=sys.stderr, flush=True)
     os.execv(cmd[0], cmd)
+    return 0  # not reached
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        sys.exit("llm-vcr run: give the command to run after --, e.g. llm-vcr run -- pytest tests/")
+    return run(_spec(args), command)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="llm-vcr",
-        description="Record and replay OpenAI-compatible LLM traffic through mitmproxy, "
-        "so agents in any language get offline, deterministic tests with no code change.",
+        description="Record and replay OpenAI-compatible LLM traffic through mitmproxy, so agents in any "
+        "language get fast, deterministic, offline tests with no code change.",
+        epilog="Typical use: 'llm-vcr run --mode record -- pytest' once against the real API, commit "
+        "recordings/, then 'llm-vcr run -- pytest' (replay) everywhere else.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="subcommand", required=True, metavar="{run,proxy}")
+
     p = sub.add_parser(
-        "proxy",
-        help="run the recording/replaying proxy in the foreground",
-        description="Run mitmdump with the llm-vcr addon. Without --upstream it is a regular HTTP(S) "
-        "proxy (clients set HTTP(S)_PROXY); with --upstream it is a reverse proxy to that URL "
-        "(clients only change their base URL). Extra arguments after -- go to mitmdump.",
-    )
-    p.add_argument(
-        "--mode",
-        choices=MODES,
-        default="replay",
-        help="replay (default): answer from recordings, never contact the upstream; record: pass "
-        "through and store; auto: replay hits, record misses; live: pass through, store nothing",
-    )
-    p.add_argument("--dir", default="recordings", help="recordings folder (default: ./recordings)")
+        "run", help="run a command (your test suite) through a fresh proxy",
+        description="Start the proxy on a free loopback port, run COMMAND with an environment that makes common "
+        "clients use it (proxy variables, a CA bundle, Node and Java settings; or, with --upstream, "
+        "OPENAI_BASE_URL), stop the proxy and print a one-line summary. Exits with COMMAND's status.",
+    )  # fmt: skip
+    _common(p)
+    p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND ARGS")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "proxy", help="run the proxy in the foreground",
+        description="Run mitmdump with the llm-vcr addon until Ctrl-C. Without --upstream it is a regular "
+        "HTTP(S) proxy (clients set HTTP(S)_PROXY and trust ~/.mitmproxy/mitmproxy-ca-cert.pem for https); with "
+        "--upstream it is a reverse proxy (clients only change their base URL).",
+    )  # fmt: skip
+    _common(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080; 0 picks a free one)")
-    p.add_argument("--upstream", help="reverse-proxy to this base URL, e.g. https://api.openai.com")
-    p.add_argument("mitmproxy_args", nargs=argparse.REMAINDER, help="-- then extra mitmdump arguments")
+    p.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080; 0: any free port)")
     p.set_defaults(func=cmd_proxy)
+
     args = parser.parse_args(argv)
-    if args.mitmproxy_args[:1] == ["--"]:
-        args.mitmproxy_args = args.mitmproxy_args[1:]
-    args.func(args)
+    sys.exit(args.func(args))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from dataclasses import asdict
 from pathlib import Path
 from typing import Optional
 
@@ -38,6 +39,12 @@ class Settings:
             None,
             "Once listening, write the proxy's listen addresses as JSON to this file (for wrappers and tests).",
         )
+        loader.add_option(
+            "vcr_report",
+            Optional[str],  # noqa: UP045
+            None,
+            "On shutdown, write a JSON summary (hits, misses and their keys, recorded) to this file.",
+        )
 
     def configure(self, updated: set[str]) -> None:
         if "vcr_mode" in updated:
@@ -63,3 +70,8 @@ class Settings:
         self.vcr.close()  # waits for pending writes: a clean shutdown loses nothing
         s = self.vcr.stats
         log.info(f"llm-vcr: {s.hits} replayed, {s.misses} missed, {s.recorded} recorded, {s.partial} partial")
+        if path := ctx.options.vcr_report:
+            report = {"mode": self.vcr.mode, "dir": str(self.vcr.store.root), **asdict(s)}
+            tmp = f"{path}.tmp"
+            Path(tmp).write_text(json.dumps(report, indent=2) + "\n")
+            os.replace(tmp, path)

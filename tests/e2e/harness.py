@@ -7,17 +7,15 @@ import asyncio
 import json
 import os
 import re
-import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
 from pathlib import Path
 
+from llm_vcr.runner import ProxyProcess, ProxySpec
+
 ROOT = Path(__file__).resolve().parents[2]
-ADDON = ROOT / "addon" / "llm_vcr.py"
-BIN = Path(sys.executable).parent
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -40,76 +38,25 @@ def wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | None
     raise RuntimeError(f"timed out waiting for {what}" + (f"; log:\n{detail}" if detail else ""))
 
 
-class Mitmdump:
-    """`mitmdump -s addon/llm_vcr.py` as a subprocess, as users run it."""
-
-    def __init__(
-        self,
-        workdir: Path,
-        vcr_dir: Path,
-        mode: str = "replay",
-        *args: str,
-        reverse: str | None = None,
-        confdir: Path | None = None,
-    ) -> None:
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.port_file = workdir / f"port-{time.monotonic_ns()}.json"
-        self.log_path = workdir / f"mitmdump-{time.monotonic_ns()}.log"
-        self.confdir = confdir or workdir / "conf"
-        listen = (
-            ["--mode", f"reverse:{reverse}@127.0.0.1:0"]
-            if reverse
-            else ["--listen-host", "127.0.0.1", "--listen-port", "0"]
-        )
-        cmd = [
-            str(BIN / "mitmdump"),
-            *listen,
-            "--set",
-            f"confdir={self.confdir}",
-            "-s",
-            str(ADDON),
-            "--set",
-            f"vcr_mode={mode}",
-            "--set",
-            f"vcr_dir={vcr_dir}",
-            "--set",
-            f"vcr_port_file={self.port_file}",
-            *args,
-        ]
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=clean_env(), cwd=workdir)
-        addrs = wait_for(self._addrs, 30, "mitmdump to listen", self.proc, self.log_path)
-        self.host, self.port = addrs[0][0], addrs[0][1]
-
-    def _addrs(self):
-        try:
-            return json.loads(self.port_file.read_text())
-        except (OSError, ValueError):
-            return None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)  # clean shutdown: runs `done`, flushes writes
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-        return self.log()
-
-    def __enter__(self) -> Mitmdump:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+def Mitmdump(
+    workdir: Path,
+    vcr_dir: Path,
+    mode: str = "replay",
+    *args: str,
+    reverse: str | None = None,
+    confdir: Path | None = None,
+    options: tuple[str, ...] = (),
+) -> ProxyProcess:
+    """`mitmdump -s addon/llm_vcr.py` as a subprocess, as users run it (the same code as `llm-vcr run`)."""
+    spec = ProxySpec(
+        mode=mode,
+        folder=vcr_dir,
+        upstream=reverse,
+        confdir=confdir or workdir / "conf",
+        options=list(options),
+        args=list(args),
+    )
+    return ProxyProcess(spec, workdir, env=clean_env())
 
 
 class CountingRelay:

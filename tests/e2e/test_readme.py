@@ -25,7 +25,7 @@ def test_quick_start_replays_a_stream_from_the_bundled_recordings(tmp_path):
     curl_cmd = re.search(r"^(curl .*-x http://127\.0\.0\.1:8080 .*)$", README, re.M).group(1)
     port = free_port()  # 8080 may be taken on a shared machine
     proc = subprocess.Popen(
-        f"{proxy_cmd} --port {port} -- --set confdir={tmp_path}",
+        f"{proxy_cmd} --port {port} --confdir {tmp_path}",
         shell=True,
         cwd=ROOT,
         env=clean_env(),
@@ -46,7 +46,8 @@ def test_quick_start_replays_a_stream_from_the_bundled_recordings(tmp_path):
             curl_cmd.replace(":8080", f":{port}"), shell=True, capture_output=True, env=clean_env(), timeout=30
         )
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # the whole session: shell, wrapper and mitmdump
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)  # the whole session: shell, wrapper and mitmdump
         log = proc.communicate(timeout=20)[0].decode()
     events = sse.parse(out.stdout)
     assert len(events) > 2 and events[-1].is_done, (out.stdout, out.stderr, log)

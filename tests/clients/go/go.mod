@@ -1,0 +1,3 @@
+module llmvcr/testclient
+
+go 1.19
