@@ -21,7 +21,8 @@ from pathlib import Path
 from .clientenv import client_env
 
 ROOT = Path(__file__).resolve().parent.parent
-ADDON = ROOT / "addon" / "llm_vcr.py"
+# A checkout has addon/llm_vcr.py; an installed package only has its own copy of the script.
+ADDON = next(p for p in (ROOT / "addon" / "llm_vcr.py", Path(__file__).with_name("mitmdump_script.py")) if p.is_file())
 START_TIMEOUT = 60.0
 
 

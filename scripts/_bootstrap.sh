@@ -57,5 +57,8 @@ vcr_ensure_venv() {
   "$LLM_VCR_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$req" 2>&1 \
     | { grep -v "^WARNING: Location 'file:" || true; } >&2
   [[ "${PIPESTATUS[0]}" == 0 ]] || { _vcr_log "ERROR: installing $(basename "$req") failed"; return 1; }
+  # The llm-vcr command itself (.venv/bin/llm-vcr), editable so it runs this checkout.
+  "$LLM_VCR_VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$LLM_VCR_ROOT" 2>&1 \
+    | { grep -v "^WARNING: Location 'file:" || true; } >&2
   echo "$want" >"$stamp"
 }

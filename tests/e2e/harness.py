@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import re
+import ssl
 import subprocess
 import threading
 import time
@@ -66,8 +67,9 @@ class CountingRelay:
     stopped upstream that would notice any attempt to reach it.
     """
 
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_host: str, target_port: int, tls: ssl.SSLContext | None = None) -> None:
         self.target = (target_host, target_port)
+        self.tls = tls  # serve TLS to clients (a TLS terminator in front of a plain-HTTP engine)
         self.forwarding = True
         self.connections = 0
         self._loop = asyncio.new_event_loop()
@@ -80,7 +82,7 @@ class CountingRelay:
         asyncio.set_event_loop(self._loop)
 
         async def start() -> None:
-            self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+            self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.tls)
             self.port = self._server.sockets[0].getsockname()[1]
             ready.set()
 
@@ -256,3 +258,53 @@ def json_response(status: int, body: bytes) -> list[bytes]:
     return [
         b"HTTP/1.1 %d X\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (status, len(body), body)
     ]
+
+
+def make_tls(workdir: Path, hostname: str) -> tuple[ssl.SSLContext, Path]:
+    """A test CA and a server certificate for `hostname` and 127.0.0.1: (server context, CA pem)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "llm-vcr test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(hostname), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    workdir.mkdir(parents=True, exist_ok=True)
+    ca_pem, cert_pem, key_pem = workdir / "test-ca.pem", workdir / "server.pem", workdir / "server.key"
+    ca_pem.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_pem.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    key_pem.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert_pem, key_pem)
+    return ctx, ca_pem
