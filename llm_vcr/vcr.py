@@ -7,7 +7,9 @@ writes so a clean shutdown loses nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import queue
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,6 +39,9 @@ class Vcr:
         self.stats = Stats()
         self._writer: ThreadPoolExecutor | None = None
         self._pending: set[Future[None]] = set()
+        self._completed: queue.SimpleQueue[tuple[Callable[[Path, Recording], None], Path, Recording]] = (
+            queue.SimpleQueue()
+        )
 
     @property
     def replays(self) -> bool:
@@ -62,9 +67,14 @@ class Vcr:
         log.info(f"llm-vcr: {report.loaded} recordings in {folder}{more}; mode {self.mode}")
 
     def persist(self, build: Callable[[], Recording], on_done: Callable[[Path, Recording], None]) -> None:
-        """Build and write a recording in the worker thread; `on_done` runs there afterwards."""
+        """Build and write a recording in the worker thread; then `on_done` runs on the event loop.
+
+        Call from the event loop. `on_done` is queued and drained by the loop, or by `close()` at
+        shutdown, when the loop no longer runs callbacks: no completed write goes uncounted.
+        """
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm-vcr-writer")
+        loop = asyncio.get_running_loop()
 
         def job() -> None:
             try:
@@ -73,18 +83,33 @@ class Vcr:
             except Exception:
                 log.exception("llm-vcr: could not write a recording")
                 return
-            on_done(path, rec)
+            self._completed.put((on_done, path, rec))
+            try:
+                loop.call_soon_threadsafe(self.drain)
+            except RuntimeError:
+                pass  # the loop is closed; close() drains
 
         fut = self._writer.submit(job)
         self._pending.add(fut)
         fut.add_done_callback(self._pending.discard)
 
+    def drain(self) -> None:
+        """Run the `on_done` callbacks of completed writes (on the event loop, or at shutdown)."""
+        while True:
+            try:
+                on_done, path, rec = self._completed.get_nowait()
+            except queue.Empty:
+                return
+            on_done(path, rec)
+
     def flush(self) -> None:
-        """Wait for every submitted write (tests and shutdown)."""
+        """Wait for every submitted write and handle its completion (tests)."""
         for fut in list(self._pending):
             fut.result()
+        self.drain()
 
     def close(self) -> None:
         if self._writer is not None:
             self._writer.shutdown(wait=True)
             self._writer = None
+        self.drain()

@@ -7,7 +7,6 @@ Building and writing the recording happens on the writer thread (see `Vcr.persis
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from mitmproxy import http
@@ -114,15 +113,7 @@ class Record:
         self._persist(flow, meta, build)
 
     def _persist(self, flow: http.HTTPFlow, meta: dict[str, str], build) -> None:
-        loop = asyncio.get_running_loop()
-
-        def on_done(path, rec: Recording) -> None:
-            try:
-                loop.call_soon_threadsafe(self._recorded, flow, meta, path, rec)
-            except RuntimeError:  # the loop is gone (shutdown): the file is written all the same
-                pass
-
-        self.vcr.persist(build, on_done)
+        self.vcr.persist(build, lambda path, rec: self._recorded(flow, meta, path, rec))
 
     def _recorded(self, flow: http.HTTPFlow, meta: dict[str, str], path, rec: Recording) -> None:
         self.vcr.store.add(path, rec)

@@ -183,3 +183,19 @@ async def test_auto_replays_what_it_just_recorded(vcr, tmp_path):
     again = llm_flow({"input": "hello", "model": "m"}, path="/v1/embeddings")
     replay.request(again)
     assert again.is_replay == "response" and orjson.loads(again.response.content) == answer
+
+
+async def test_shutdown_right_after_a_stream_counts_and_registers_it(vcr, tmp_path):
+    # done() runs before the event loop gets to the writer's callbacks: it must drain them itself.
+    tctx, state, replay, record = vcr
+    tctx.configure(replay, vcr_mode="record", vcr_report=str(tmp_path / "report.json"))
+    f = llm_flow({"model": "m", "messages": [], "stream": True})
+    replay.request(f)
+    f.response = tutils.tresp(content=None, headers=SSE_HEADERS.copy())
+    record.responseheaders(f)
+    for r in STREAM:
+        f.response.stream(r)
+    record.response(f)
+    tctx.master.addons.get("vcr").done()  # no await in between: the loop never ran
+    assert state.stats.recorded == 1 and len(state.store) == 1
+    assert orjson.loads((tmp_path / "report.json").read_bytes())["recorded"] == 1
