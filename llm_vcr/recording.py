@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 
-from . import envelopes, sse
+from . import envelopes, secrets, sse
 from .keys import request_key, wire_body
 from .resources import CHAT, COMPLETIONS, MODELS, Resource, classify_endpoint
 
@@ -179,6 +179,17 @@ class Recording:
     def dumps(self) -> bytes:
         # Pretty, unsorted (the server's field order is data) and UTF-8: diffs read well.
         return orjson.dumps(self.to_json(), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+
+    def redact_secrets(self) -> list[str]:
+        """Replace key-shaped strings everywhere they could hide; the kinds found (empty: none)."""
+        found: list[str] = []
+        self.url = secrets.redact_text(self.url, found)
+        self.body = secrets.redact(self.body, found)
+        self.response_body = secrets.redact(self.response_body, found)
+        self.response_headers = secrets.redact(self.response_headers, found)
+        if found:
+            self.__dict__.pop("key", None)  # cached_property: the body changed
+        return found
 
     # ---- replay --------------------------------------------------------------------
 

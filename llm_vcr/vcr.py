@@ -21,6 +21,7 @@ from .store import RecordingStore
 log = logging.getLogger("llm_vcr")
 
 MODES = ("replay", "record", "auto", "live")
+SECRET_POLICIES = ("redact", "refuse")
 
 
 @dataclass
@@ -29,12 +30,15 @@ class Stats:
     misses: int = 0
     recorded: int = 0
     partial: int = 0
+    redacted: int = 0  # recordings written with secrets replaced
+    refused: int = 0  # recordings not written because they held secrets (vcr_secrets=refuse)
     miss_keys: list[str] = field(default_factory=list)
 
 
 class Vcr:
     def __init__(self) -> None:
         self.mode = "replay"
+        self.secrets = "redact"
         self.store = RecordingStore(Path("recordings"))
         self.stats = Stats()
         self._writer: ThreadPoolExecutor | None = None
@@ -79,6 +83,17 @@ class Vcr:
         def job() -> None:
             try:
                 rec = build()
+                if found := rec.redact_secrets():
+                    kinds = ", ".join(sorted(set(found)))
+                    if self.secrets == "refuse":
+                        self.stats.refused += 1
+                        log.error(
+                            f"llm-vcr: did not write a recording of {rec.endpoint} (key {rec.key}): it holds "
+                            f"{len(found)} key-shaped strings ({kinds}); vcr_secrets=redact stores it redacted"
+                        )
+                        return
+                    self.stats.redacted += 1
+                    log.warning(f"llm-vcr: replaced {len(found)} key-shaped strings ({kinds}) with placeholders")
                 path = self.store.write(rec)
             except Exception:
                 log.exception("llm-vcr: could not write a recording")

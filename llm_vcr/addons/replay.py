@@ -11,7 +11,7 @@ import logging
 
 from mitmproxy import http
 
-from .. import misses
+from .. import misses, secrets
 from ..capture import request_body
 from ..keys import request_key
 from ..resources import Resource, classify
@@ -57,6 +57,8 @@ class Replay:
             else:
                 log.warning(f"llm-vcr: {flow.request.pretty_url}: {e}; passed through, not recorded")
             return
+        # Recordings store secrets as placeholders: redact the live body the same way to match them.
+        body = secrets.redact(body)
         key = meta["key"] = request_key(flow.request.method, resource, body)
         if vcr.mode == "live":
             meta["outcome"] = "live"

@@ -11,7 +11,7 @@ from typing import Optional
 
 from mitmproxy import ctx
 
-from ..vcr import MODES, Vcr
+from ..vcr import MODES, SECRET_POLICIES, Vcr
 
 log = logging.getLogger("llm_vcr")
 
@@ -34,6 +34,14 @@ class Settings:
         )
         loader.add_option("vcr_dir", str, "recordings", "Folder holding the recordings (read and written).")
         loader.add_option(
+            "vcr_secrets",
+            str,
+            "redact",
+            "Key-shaped strings (API keys, bearer tokens, JWTs…) in bodies, URLs and chunks: redact "
+            "them with stable placeholders and warn, or refuse to write the recording.",
+            choices=list(SECRET_POLICIES),
+        )
+        loader.add_option(
             "vcr_port_file",
             Optional[str],  # noqa: UP045 (mitmproxy's option type spec)
             None,
@@ -49,6 +57,8 @@ class Settings:
     def configure(self, updated: set[str]) -> None:
         if "vcr_mode" in updated:
             self.vcr.mode = ctx.options.vcr_mode
+        if "vcr_secrets" in updated:
+            self.vcr.secrets = ctx.options.vcr_secrets
         if "vcr_dir" in updated:
             self.vcr.open(Path(ctx.options.vcr_dir).expanduser())
         elif "vcr_mode" in updated:

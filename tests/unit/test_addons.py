@@ -199,3 +199,43 @@ async def test_shutdown_right_after_a_stream_counts_and_registers_it(vcr, tmp_pa
     tctx.master.addons.get("vcr").done()  # no await in between: the loop never ran
     assert state.stats.recorded == 1 and len(state.store) == 1
     assert orjson.loads((tmp_path / "report.json").read_bytes())["recorded"] == 1
+
+
+SECRET = "sk-proj-CANARYabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+async def test_secrets_in_body_url_and_chunks_are_redacted_and_still_match(vcr, tmp_path):
+    tctx, state, replay, record = vcr
+    tctx.configure(replay, vcr_mode="record")
+    body = {"model": "m", "messages": [{"role": "user", "content": f"my key is {SECRET}"}], "stream": True}
+    f = llm_flow(body, path=f"/v1/chat/completions?api-version=1&q={SECRET}")  # no credential-like name
+    replay.request(f)
+    f.response = tutils.tresp(content=None, headers=SSE_HEADERS.copy())
+    record.responseheaders(f)
+    chunk = b'data: {"object":"chat.completion.chunk","choices":[{"delta":{"content":"' + SECRET.encode() + b'"}}]}\n\n'
+    for r in (chunk, b"data: [DONE]\n\n", b""):
+        f.response.stream(r)
+    record.response(f)
+    state.flush()
+    (path,) = tmp_path.glob("chat_completions-*.json")
+    text = path.read_text()
+    assert "CANARY" not in text and text.count("REDACTED:openai-key:") == 3
+    assert state.stats.redacted == 1
+
+    tctx.configure(replay, vcr_mode="replay")
+    again = llm_flow(body)  # the same live request, secret and all
+    replay.request(again)
+    assert again.is_replay == "response", orjson.loads(again.response.content)
+
+
+async def test_refuse_policy_writes_nothing(vcr, tmp_path):
+    tctx, state, replay, record = vcr
+    tctx.configure(replay, vcr_mode="record", vcr_secrets="refuse")
+    f = llm_flow({"model": "m", "input": f"Bearer {SECRET}"}, path="/v1/embeddings")
+    replay.request(f)
+    f.response = tutils.tresp(
+        content=b'{"object":"list","data":[]}', headers=http.Headers(content_type="application/json")
+    )
+    record.response(f)
+    state.flush()
+    assert list(tmp_path.iterdir()) == [] and state.stats.refused == 1
