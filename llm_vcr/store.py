@@ -66,6 +66,7 @@ class RecordingStore:
         report = self.report = LoadReport()
         if not self.root.is_dir():
             return report
+        _remove_stale_temp_files(self.root)
         paths = sorted(
             (p for p in self.root.rglob("*.json") if p.is_file() and not _hidden(p.relative_to(self.root))),
             key=_natural,
@@ -175,6 +176,18 @@ def read_file(path: Path) -> Recording:
     except orjson.JSONDecodeError as e:
         raise RecordingError(f"not valid JSON ({e})") from e
     return Recording.from_json(doc)
+
+
+def _remove_stale_temp_files(root: Path) -> None:
+    """Temp files of writers that died (kill -9) before publishing: never published, safe to drop."""
+    for tmp in root.glob(".tmp-*"):
+        try:
+            pid = int(tmp.name.split("-")[1])
+            os.kill(pid, 0)  # still running: its write may be in progress
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+        except (ValueError, IndexError, PermissionError, OSError):
+            pass
 
 
 def _hidden(rel: Path) -> bool:

@@ -32,6 +32,7 @@ class Stats:
     partial: int = 0
     redacted: int = 0  # recordings written with secrets replaced
     refused: int = 0  # recordings not written because they held secrets (vcr_secrets=refuse)
+    blocked: int = 0  # upstream connections refused in replay mode
     miss_keys: list[str] = field(default_factory=list)
 
 

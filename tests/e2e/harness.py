@@ -11,6 +11,7 @@ import ssl
 import subprocess
 import threading
 import time
+import traceback
 import urllib.request
 from pathlib import Path
 
@@ -198,11 +199,13 @@ class Engine:
 class ScriptedUpstream:
     """A raw HTTP/1.1 server that answers each path with scripted bytes, faults included.
 
-    `routes` maps a path to a list of byte strings written in order; the connection is then
-    closed, so a script without a chunked terminator is a stream cut mid-way.
+    `routes` maps a path to a list of byte strings written in order, or to a function of the
+    request body returning one; the connection is then closed, so a script without a chunked
+    terminator is a stream cut mid-way. `delay` is the pause between parts.
     """
 
-    def __init__(self, routes: dict[str, list[bytes]]) -> None:
+    def __init__(self, routes: dict, delay: float = 0.01) -> None:
+        self.delay = delay
         self.routes = routes
         self.requests: list[tuple[str, bytes]] = []
         self._loop = asyncio.new_event_loop()
@@ -228,12 +231,15 @@ class ScriptedUpstream:
             body = await reader.readexactly(length)
             path = head.split(b" ", 2)[1].decode()
             self.requests.append((path, body))
-            for part in self.routes.get(path, [b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"]):
+            script = self.routes.get(path, [b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"])
+            for part in script(body) if callable(script) else script:
                 writer.write(part)
                 await writer.drain()
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(self.delay)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
+        except Exception:  # a bug in a test's script: say so, the client then sees a closed connection
+            traceback.print_exc()
         finally:
             writer.close()
 

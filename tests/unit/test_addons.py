@@ -41,7 +41,7 @@ def llm_flow(body: object, path: str = "/v1/chat/completions", method: str = "PO
 @pytest.fixture
 def vcr(tmp_path):
     addons = make_addons()
-    settings, replay, record = addons
+    settings, replay, record, _guard = addons
     with taddons.context(Proxyserver(), *addons) as tctx:  # Proxyserver owns connection_strategy
         tctx.configure(settings, vcr_dir=str(tmp_path))
         yield tctx, settings.vcr, replay, record
@@ -239,3 +239,27 @@ async def test_refuse_policy_writes_nothing(vcr, tmp_path):
     record.response(f)
     state.flush()
     assert list(tmp_path.iterdir()) == [] and state.stats.refused == 1
+
+
+def test_replay_refuses_to_dial_an_llm_upstream(vcr):
+    from mitmproxy.proxy.server_hooks import ServerConnectionHookData
+    from mitmproxy.test.tflow import tclient_conn, tserver_conn
+
+    tctx, state, replay, _ = vcr
+    guard = tctx.master.addons.get("vcr_offline")
+    guard.requestheaders(llm_flow(SEED_BODY))  # an LLM request to api.openai.invalid:443
+
+    def dial(host, port):
+        server = tserver_conn()
+        server.address = (host, port)
+        data = ServerConnectionHookData(server=server, client=tclient_conn())
+        guard.server_connect(data)
+        return data.server.error
+
+    assert "replay mode does not connect" in dial("API.openai.invalid", 443)
+    assert dial("example.com", 443) is None  # other traffic passes in replay
+    tctx.configure(guard, vcr_offline=True)
+    assert dial("example.com", 443) is not None  # unless the run must be hermetic
+    tctx.configure(replay, vcr_mode="record")
+    assert dial("api.openai.invalid", 443) is None
+    assert state.stats.blocked == 2

@@ -103,3 +103,15 @@ def test_nearest_names_what_differs(tmp_path):
     near = store.nearest(CHAT, {"model": "m", "messages": [{"role": "user", "content": "hello there!"}]})
     assert near is not None and near.diffs == ['messages[0].content (request "hello there!", recording "hello there")']
     assert orjson.loads(near.path.read_bytes())["request"]["body"]["messages"][0]["content"] == "hello there"
+
+
+def test_temp_files_of_dead_writers_are_removed_and_live_ones_kept(tmp_path):
+    import os
+    import subprocess
+
+    child = subprocess.Popen(["sleep", "0"])
+    child.wait()
+    (tmp_path / f".tmp-{child.pid}-1-abc").write_text("{")
+    (tmp_path / f".tmp-{os.getpid()}-1-def").write_text("{")
+    RecordingStore(tmp_path).load()
+    assert [p.name for p in tmp_path.iterdir()] == [f".tmp-{os.getpid()}-1-def"]

@@ -1,0 +1,49 @@
+"""Replay never reaches the network: a connection-level backstop behind the `request` hook.
+
+Replay answers every LLM request in `request`, so no upstream connection is needed. This
+addon also refuses, in `server_connect`, any dial to an address that LLM requests were sent
+to in this run; with `vcr_offline=true`, any dial at all. Whatever else goes wrong (another
+addon dropping our response, a future mitmproxy change), a replay run cannot reach, and pay,
+an LLM API.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from mitmproxy import ctx, http
+from mitmproxy.proxy import server_hooks
+
+from ..resources import classify
+from ..vcr import Vcr
+
+log = logging.getLogger("llm_vcr")
+
+
+class OfflineGuard:
+    name = "vcr_offline"
+
+    def __init__(self, vcr: Vcr) -> None:
+        self.vcr = vcr
+        self.llm_upstreams: set[tuple[str, int]] = set()
+
+    def load(self, loader) -> None:
+        loader.add_option(
+            "vcr_offline", bool, False,
+            "In replay mode, refuse every upstream connection, not only those to LLM APIs "
+            "(hermetic test runs; other traffic then fails with 502).",
+        )  # fmt: skip
+
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        # Learnt before any dial: with the lazy strategy mitmproxy connects after `request`.
+        if classify(flow.request.method, flow.request.path) is not None:
+            self.llm_upstreams.add((flow.request.host.lower(), flow.request.port))
+
+    def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
+        if self.vcr.mode != "replay" or data.server.address is None:
+            return
+        host, port = data.server.address[0].lower(), data.server.address[1]
+        if ctx.options.vcr_offline or (host, port) in self.llm_upstreams:
+            self.vcr.stats.blocked += 1
+            data.server.error = f"llm-vcr: replay mode does not connect to upstreams ({host}:{port} refused)"
+            log.warning(data.server.error)
