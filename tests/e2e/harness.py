@@ -61,23 +61,16 @@ def Mitmdump(
     return ProxyProcess(spec, workdir, env=clean_env())
 
 
-class CountingRelay:
-    """A TCP relay in front of an upstream that counts connections, and can stop forwarding.
+class LoopServer:
+    """A TCP server on its own event loop in a daemon thread (test peers; `_handle` serves a connection)."""
 
-    With forwarding off it still accepts (and counts) connections, then closes them: a
-    stopped upstream that would notice any attempt to reach it.
-    """
-
-    def __init__(self, target_host: str, target_port: int, tls: ssl.SSLContext | None = None) -> None:
-        self.target = (target_host, target_port)
-        self.tls = tls  # serve TLS to clients (a TLS terminator in front of a plain-HTTP engine)
-        self.forwarding = True
-        self.connections = 0
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls
         self._loop = asyncio.new_event_loop()
         ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
-        self._thread.start()
-        ready.wait(10)
+        threading.Thread(target=self._run, args=(ready,), daemon=True).start()
+        if not ready.wait(10):
+            raise RuntimeError(f"{type(self).__name__} did not start")
 
     def _run(self, ready: threading.Event) -> None:
         asyncio.set_event_loop(self._loop)
@@ -89,6 +82,40 @@ class CountingRelay:
 
         self._loop.run_until_complete(start())
         self._loop.run_forever()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    async def _shutdown(self) -> None:
+        self._server.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def close(self) -> None:
+        if self._loop.is_running():
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+class CountingRelay(LoopServer):
+    """A TCP relay in front of an upstream that counts connections, and can stop forwarding.
+
+    With forwarding off it still accepts (and counts) connections, then closes them: a
+    stopped upstream that would notice any attempt to reach it. With `tls`, it terminates TLS
+    (a TLS front for a plain-HTTP engine).
+    """
+
+    def __init__(self, target_host: str, target_port: int, tls: ssl.SSLContext | None = None) -> None:
+        self.target = (target_host, target_port)
+        self.forwarding = True
+        self.connections = 0
+        super().__init__(tls)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -112,13 +139,6 @@ class CountingRelay:
                 w.close()
 
         await asyncio.gather(pipe(reader, up_w), pipe(up_r, writer))
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def close(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
 
 
 class Engine:
@@ -196,33 +216,20 @@ class Engine:
         self._log.close()
 
 
-class ScriptedUpstream:
+class ScriptedUpstream(LoopServer):
     """A raw HTTP/1.1 server that answers each path with scripted bytes, faults included.
 
     `routes` maps a path to a list of byte strings written in order, or to a function of the
-    request body returning one; the connection is then closed, so a script without a chunked
-    terminator is a stream cut mid-way. `delay` is the pause between parts.
+    request body returning one; a number in the list is a pause in seconds (a stall). The
+    connection is then closed, so a script without a chunked terminator is a stream cut mid-way.
+    `delay` is the pause between parts.
     """
 
     def __init__(self, routes: dict, delay: float = 0.01) -> None:
         self.delay = delay
         self.routes = routes
         self.requests: list[tuple[str, bytes]] = []
-        self._loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        threading.Thread(target=self._run, args=(ready,), daemon=True).start()
-        ready.wait(10)
-
-    def _run(self, ready: threading.Event) -> None:
-        asyncio.set_event_loop(self._loop)
-
-        async def start() -> None:
-            server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-            self.port = server.sockets[0].getsockname()[1]
-            ready.set()
-
-        self._loop.run_until_complete(start())
-        self._loop.run_forever()
+        super().__init__()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -233,6 +240,9 @@ class ScriptedUpstream:
             self.requests.append((path, body))
             script = self.routes.get(path, [b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"])
             for part in script(body) if callable(script) else script:
+                if isinstance(part, int | float):
+                    await asyncio.sleep(part)
+                    continue
                 writer.write(part)
                 await writer.drain()
                 await asyncio.sleep(self.delay)
@@ -242,13 +252,6 @@ class ScriptedUpstream:
             traceback.print_exc()
         finally:
             writer.close()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def close(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
 
 
 def sse_response(*events: bytes, terminate: bool = True) -> list[bytes]:

@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from llm_vcr import sse
 from llm_vcr.sse import SSEEvent, SSEParser
@@ -76,3 +78,39 @@ def test_serialize_round_trip():
 def test_frame_data():
     assert sse.frame_data(b'{"a":1}') == b'data: {"a":1}\n\n'
     assert sse.parse(sse.frame_data(b"[DONE]"))[0].is_done
+
+
+# ---- properties (hypothesis) ------------------------------------------------------------------
+
+# A line's text may hold anything but the line terminators; ids may not hold NUL either.
+line_text = st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=40)
+events = st.builds(
+    SSEEvent,
+    data=st.lists(line_text, min_size=1, max_size=4).map("\n".join),
+    event=st.none() | line_text,
+    id=st.none() | line_text.filter(lambda s: "\0" not in s),
+    retry=st.none() | st.integers(min_value=0, max_value=10**9),
+)
+
+
+def feed_in_pieces(raw: bytes, cuts: list[int]) -> list[SSEEvent]:
+    parser, out, last = SSEParser(), [], 0
+    for cut in sorted(c % (len(raw) + 1) for c in cuts):
+        out += parser.feed(raw[last:cut])
+        last = cut
+    return out + parser.feed(raw[last:]) + parser.finish()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=2000), st.lists(st.integers(min_value=0), max_size=20))
+def test_any_bytes_split_anywhere_never_raise(raw, cuts):
+    for ev in feed_in_pieces(raw, cuts):
+        assert isinstance(ev.data, str)
+    assert feed_in_pieces(raw, cuts) == sse.parse(raw)  # splitting never changes the result
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(events, max_size=8), st.lists(st.integers(min_value=0), max_size=20))
+def test_parse_after_serialize_is_identity_on_valid_events(evs, cuts):
+    raw = b"".join(sse.serialize(e) for e in evs)
+    assert feed_in_pieces(raw, cuts) == evs
