@@ -1,23 +1,26 @@
 """Capturing a live response into a Recording, without mitmproxy.
 
 `StreamCapture.feed` runs on the proxy's event loop for every network read, so it only
-splits SSE events (cheap, incremental); JSON decoding and envelope building happen in
-`build_recording`, which runs in a worker thread. Completeness is decided by the protocol
-(`data: [DONE]` seen), not by which hook fired: SDKs hang up right after `[DONE]`, so a
-complete stream often ends in mitmproxy's `error` hook.
+splits events (SSE or NDJSON; cheap, incremental); JSON decoding and envelope building
+happen in `stream_recording`, on the writer thread. Completeness is decided by the protocol
+(`data: [DONE]`, a terminal event such as `message_stop` or `response.completed`, a last
+NDJSON object with `"done": true`), not by which hook fired: SDKs hang up right after the
+end marker, so a complete stream often ends in mitmproxy's `error` hook.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from . import envelopes
+from .ndjson import NDJSONParser
 from .recording import Recording
-from .resources import Resource
+from .resources import Framing, Resource
 from .sse import SSEEvent, SSEParser
 
 JSON = Any
@@ -26,40 +29,69 @@ JSON = Any
 KEPT_ERROR_HEADERS = ("content-type", "retry-after", "retry-after-ms", "x-should-retry")
 
 
+def _parser(framing: Framing) -> SSEParser | NDJSONParser:
+    return NDJSONParser() if framing is Framing.NDJSON else SSEParser()
+
+
 @dataclass
 class StreamCapture:
     """Per-flow state of a streamed response being teed to the client."""
 
+    framing: Framing = Framing.SSE_DATA
     encoded: bool = False  # content-encoded reads are kept raw and parsed at the end
-    parser: SSEParser = field(default_factory=SSEParser)
+    parser: SSEParser | NDJSONParser = field(init=False)
     events: list[SSEEvent] = field(default_factory=list)
     raw: list[bytes] = field(default_factory=list)
-    done: bool = False
+    done: bool = False  # data: [DONE] seen (SSE_DATA framing)
+    t0: float = 0.0  # when the request started (epoch seconds): offsets count from there
+    headers_at: float | None = None  # offset of the response headers
+    offsets: list[float] = field(default_factory=list)  # offset of each event, when reads were plain
+    end_at: float | None = None  # offset of the end marker or the end of the stream
+
+    def __post_init__(self) -> None:
+        self.parser = _parser(self.framing)
 
     def feed(self, data: bytes) -> None:
         self.raw.append(data)
         if self.encoded or self.done:
             return
+        now = time.time() - self.t0
         for ev in self.parser.feed(data):
-            self._add(ev)
+            self._add(ev, now)
 
     def finish(self, decoded: bytes | None = None) -> None:
         """End of stream. `decoded` is the whole body when reads were content-encoded."""
+        now = time.time() - self.t0
         if decoded is not None:
-            self.parser = SSEParser()
+            self.parser = _parser(self.framing)
             for ev in self.parser.feed(decoded):
-                self._add(ev)
+                self._add(ev, None)  # arrival times of encoded events are unknown
         if not self.done:
             for ev in self.parser.finish():
-                self._add(ev)
+                self._add(ev, now)
+        if self.end_at is None:
+            self.end_at = now
 
-    def _add(self, ev: SSEEvent) -> None:
+    def _add(self, ev: SSEEvent, at: float | None) -> None:
         if self.done:
             return  # anything after [DONE] is not part of the answer
-        if ev.is_done:
+        if ev.is_done and self.framing is Framing.SSE_DATA:
             self.done = True
+            self.end_at = at
             return
         self.events.append(ev)
+        if at is not None:
+            self.offsets.append(at)
+
+    @property
+    def timing(self) -> dict[str, object] | None:
+        """Offsets in ms from the request's start, if every event's arrival is known."""
+        if self.headers_at is None or len(self.offsets) != len(self.events):
+            return None
+        ms = [round(o * 1000, 1) for o in self.offsets]
+        end_at = self.end_at if self.end_at is not None else (self.offsets[-1] if self.offsets else 0.0)
+        end = round(end_at * 1000, 1)
+        return {"headers_ms": round(self.headers_at * 1000, 1), "chunks_ms": ms, "end_ms": end}
 
     @property
     def body(self) -> bytes:
@@ -87,27 +119,37 @@ def request_body(content: bytes | None) -> JSON:
 def stream_recording(
     *, method: str, url: str, body: JSON, resource: Resource, capture: StreamCapture, broken: str | None
 ) -> Recording:
-    """A streamed answer as typed chunk envelopes; incomplete or malformed ones are marked partial."""
+    """A streamed answer as typed envelopes; incomplete or malformed ones are marked partial."""
     chunks: list[JSON] = []
-    partial = None
-    if not capture.done:  # the cut explains a trailing half event better than "not JSON" would
-        partial = f"the stream ended before data: [DONE] ({broken or 'upstream closed it'})"
+    bad = None
     for i, ev in enumerate(capture.events):
         try:
             chunks.append(loads(ev.data))
         except ValueError:
-            partial = partial or f"event {i} is not JSON: {ev.data[:80]!r}"
+            bad = bad or f"event {i} is not JSON: {ev.data[:80]!r}"
             chunks.append(ev.data)
-    body_items = [envelopes.envelope(envelopes.type_for(resource, True, c), c) for c in chunks]
+    names = [ev.event for ev in capture.events]
+    if not _complete(resource, capture, chunks, names):
+        # The cut explains a trailing half event better than "not JSON" would.
+        partial = f"the stream ended before {resource.end_marker} ({broken or 'upstream closed it'})"
+    else:
+        partial = bad
+    items = [
+        envelopes.envelope(envelopes.type_for(resource, True, c, n), c, n) for c, n in zip(chunks, names, strict=True)
+    ]
     return Recording.new(
-        method=method,
-        url=url,
-        body=body,
-        resource=resource,
-        is_streaming=True,
-        response_body=body_items,
-        partial=partial,
-    )
+        method=method, url=url, body=body, resource=resource, is_streaming=True, response_body=items,
+        partial=partial, timing=capture.timing,
+    )  # fmt: skip
+
+
+def _complete(resource: Resource, capture: StreamCapture, chunks: list[JSON], names: list[str | None]) -> bool:
+    if resource.framing is Framing.SSE_DATA:
+        return capture.done
+    if resource.framing is Framing.NDJSON:
+        return bool(chunks) and isinstance(chunks[-1], dict) and chunks[-1].get("done") is True
+    kinds = [n or (c.get("type") if isinstance(c, dict) else None) for c, n in zip(chunks, names, strict=True)]
+    return any(k in resource.terminal for k in kinds)
 
 
 def json_recording(

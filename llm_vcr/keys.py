@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from .resources import MODELS, Resource
+from .resources import Resource
 
 KEY_LENGTH = 16  # hex digits shown to users and used in file names
 
@@ -47,8 +47,8 @@ def wire_body(body: JSON) -> JSON:
 
 
 def request_key(method: str, resource: Resource, body: JSON) -> str:
-    """The hex key of a request. `/models` has one key: its body and method never vary."""
-    if resource is MODELS:
+    """The hex key of a request. Listings (`GET /models`, `/api/tags`) have one key each."""
+    if not resource.has_body:
         material: JSON = ["GET", resource.name, None]
     else:
         material = [method.upper(), resource.name, canonical(body)]

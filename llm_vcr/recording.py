@@ -15,9 +15,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 
-from . import envelopes, secrets, sse
+from . import envelopes, ndjson, secrets, sse
 from .keys import request_key, wire_body
-from .resources import CHAT, COMPLETIONS, MODELS, Resource, classify_endpoint
+from .resources import CHAT, COMPLETIONS, LISTINGS, MODELS, Framing, Resource, classify_endpoint
 
 JSON = Any
 
@@ -40,6 +40,8 @@ class ReplayResponse:
     content_type: str
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    frames: list[bytes] | None = None  # a stream's pieces (body = their concatenation), for paced replay
+    timing: dict[str, JSON] | None = None  # the recording's offsets, for paced replay
 
 
 @dataclass
@@ -56,6 +58,7 @@ class Recording:
     partial: str | None = None  # why the response is incomplete; never replayed
     error_body: JSON = None  # recorded exceptions (llama-stack): served as {"error": …}
     response_headers: dict[str, str] = field(default_factory=dict)  # kept for non-2xx answers only
+    timing: dict[str, JSON] | None = None  # {"headers_ms", "chunks_ms": [...], "end_ms"} from the request start
     raw: dict[str, JSON] | None = None  # the file as read, kept for round-trips
 
     @cached_property
@@ -82,10 +85,18 @@ class Recording:
         resource = classify_endpoint(urlsplit(url).path) or classify_endpoint(endpoint)
         if resource is COMPLETIONS and isinstance(body, dict) and "messages" in body:
             resource = CHAT  # legacy label: a chat call filed under /completions
-        if resource is MODELS:
+        if resource in LISTINGS:
             method, body = "GET", None
         elif resource is not None and not isinstance(body, dict):
             raise RecordingError(f'"request.body" of a {resource.name} recording is not a JSON object')
+        response_body = resp.get("body")
+        if (
+            resource is not None
+            and isinstance(response_body, list)
+            and response_body
+            and all(isinstance(line, str) for line in response_body)
+        ):
+            response_body = _from_sse_lines(resource, response_body)  # llama-stack's raw passthrough lines
         model = req.get("model")
         if model is None and isinstance(body, dict):
             model = body.get("model")
@@ -97,11 +108,14 @@ class Recording:
             endpoint=endpoint,
             model=model if isinstance(model, str) else None,
             is_streaming=bool(resp.get("is_streaming")),
-            response_body=resp.get("body"),
+            response_body=response_body,
             status=int(resp.get("status") or 200),
             partial=resp.get("partial") if isinstance(resp.get("partial"), str) else None,
             raw=doc,
         )
+        timing = resp.get("timing")
+        if isinstance(timing, dict) and _valid_timing(timing, response_body):
+            rec.timing = timing
         headers = resp.get("headers")
         if isinstance(headers, dict):
             rec.response_headers = {str(k): str(v) for k, v in headers.items()}
@@ -118,6 +132,9 @@ class Recording:
         if self.resource is MODELS:
             if not isinstance(b, list):
                 raise RecordingError('"response.body" of a models recording is not a list')
+        elif self.resource in LISTINGS:
+            if not isinstance(envelopes.unwrap(b), dict):
+                raise RecordingError('"response.body" of a listing is not a JSON object envelope')
         elif self.is_streaming:
             if not isinstance(b, list):
                 raise RecordingError('"response.body" of a streaming recording is not a list of chunks')
@@ -141,6 +158,7 @@ class Recording:
         response_body: JSON,
         status: int = 200,
         partial: str | None = None,
+        timing: dict[str, JSON] | None = None,
     ) -> Recording:
         model = body.get("model") if isinstance(body, dict) else None
         return cls(
@@ -154,6 +172,7 @@ class Recording:
             response_body=response_body,
             status=status,
             partial=partial,
+            timing=timing,
         )
 
     def to_json(self) -> dict[str, JSON]:
@@ -162,6 +181,8 @@ class Recording:
             response["status"] = self.status
         if self.response_headers:
             response["headers"] = self.response_headers
+        if self.timing is not None:
+            response["timing"] = self.timing
         if self.partial is not None:
             response["partial"] = self.partial
         return {
@@ -195,6 +216,7 @@ class Recording:
 
     @property
     def chunks(self) -> list[JSON]:
+        """The response's JSON objects as sent: stream chunks, or the one body (`[body]`)."""
         items = self.response_body if isinstance(self.response_body, list) else [self.response_body]
         return [envelopes.unwrap(i) for i in items]
 
@@ -211,13 +233,50 @@ class Recording:
             headers = {k.lower(): v for k, v in self.response_headers.items()}
             ctype = headers.pop("content-type", JSON_CONTENT_TYPE)
             return ReplayResponse(self.status, ctype, body, headers)
-        if self.resource is MODELS:
-            return ReplayResponse(self.status, JSON_CONTENT_TYPE, orjson.dumps(envelopes.models_payload(self.chunks)))
-        if self.is_streaming:
-            parts = [sse.frame_data(orjson.dumps(c)) for c in self.chunks]
-            parts.append(DONE_EVENT)
-            return ReplayResponse(self.status, SSE_CONTENT_TYPE, b"".join(parts))
+        if self.resource in LISTINGS:
+            assert self.resource is not None
+            return listing_union(self.resource, [self])
+        if self.is_streaming and self.resource is not None:
+            frames = frame_stream(self.resource, self.response_body)
+            return ReplayResponse(self.status, self.resource.content_type, b"".join(frames), frames=frames,
+                                  timing=self.timing)  # fmt: skip
         return ReplayResponse(self.status, JSON_CONTENT_TYPE, orjson.dumps(envelopes.unwrap(self.response_body)))
+
+
+def _valid_timing(timing: dict[str, JSON], body: JSON) -> bool:
+    """Hand-edited or mismatched timing is ignored (replay is then unpaced), never fatal."""
+    chunks = timing.get("chunks_ms")
+    numbers = [timing.get("headers_ms"), timing.get("end_ms"), *(chunks if isinstance(chunks, list) else [None])]
+    return (
+        isinstance(chunks, list) and isinstance(body, list) and len(chunks) == len(body)
+        and all(isinstance(n, int | float) and n >= 0 for n in numbers)
+    )  # fmt: skip
+
+
+def frame_stream(resource: Resource, items: list[JSON]) -> list[bytes]:
+    """Stream items as the API frames them on the wire: one piece per item (then [DONE] for OpenAI)."""
+    if resource.framing is Framing.NDJSON:
+        return [ndjson.frame(orjson.dumps(envelopes.unwrap(i))) for i in items]
+    if resource.framing is Framing.SSE_EVENTS:
+        out = []
+        for item in items:
+            name = envelopes.event_name(item)
+            data = orjson.dumps(envelopes.unwrap(item))
+            out.append(b"event: " + name.encode() + b"\n" + sse.frame_data(data) if name else sse.frame_data(data))
+        return out
+    return [sse.frame_data(orjson.dumps(envelopes.unwrap(i))) for i in items] + [DONE_EVENT]
+
+
+def _from_sse_lines(resource: Resource, lines: list[str]) -> list[JSON]:
+    """Envelopes from raw SSE text lines (how llama-stack stores HTTP passthrough streams)."""
+    items = []
+    for ev in sse.parse("\n".join(lines).encode() + b"\n\n"):
+        try:
+            data = orjson.loads(ev.data)
+        except orjson.JSONDecodeError:
+            data = ev.data
+        items.append(envelopes.envelope(envelopes.type_for(resource, True, data, ev.event), data, ev.event))
+    return items
 
 
 def redact_url(url: str) -> str:
@@ -230,16 +289,16 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(clean, safe="/:")))
 
 
-def models_union(recordings: list[Recording]) -> ReplayResponse:
-    """All model lists in a folder as one answer, each model once (first seen wins)."""
+def listing_union(resource: Resource, recordings: list[Recording]) -> ReplayResponse:
+    """Every recorded list of a listing endpoint as one answer, each entry once (first seen wins)."""
     seen: set[str] = set()
     items: list[JSON] = []
     for rec in recordings:
-        for m in rec.chunks:
-            mid = m.get("id") if isinstance(m, dict) else None
-            if isinstance(mid, str):
-                if mid in seen:
+        for m in envelopes.listing_items(resource, rec.response_body):
+            ident = next((m.get(k) for k in ("id", "model", "name") if isinstance(m, dict) and m.get(k)), None)
+            if isinstance(ident, str):
+                if ident in seen:
                     continue
-                seen.add(mid)
+                seen.add(ident)
             items.append(m)
-    return ReplayResponse(200, JSON_CONTENT_TYPE, orjson.dumps(envelopes.models_payload(items)))
+    return ReplayResponse(200, JSON_CONTENT_TYPE, orjson.dumps(envelopes.listing_payload(resource, items)))

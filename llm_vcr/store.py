@@ -17,8 +17,8 @@ from pathlib import Path
 import orjson
 
 from .keys import canonical, differences
-from .recording import Recording, RecordingError, ReplayResponse, models_union
-from .resources import MODELS, Resource
+from .recording import Recording, RecordingError, ReplayResponse, listing_union
+from .resources import LISTINGS, Resource
 
 log = logging.getLogger("llm_vcr")
 
@@ -51,7 +51,7 @@ class RecordingStore:
         self._by_key: dict[str, list[tuple[Path, Recording]]] = {}
         self._cursor: dict[str, int] = {}
         self._by_resource: dict[str, list[tuple[Path, Recording]]] = {}
-        self._models: ReplayResponse | None = None
+        self._listings: dict[str, ReplayResponse] = {}  # listing resource name -> union, built on use
         self._write_lock = threading.Lock()
         self.report = LoadReport()
 
@@ -62,7 +62,7 @@ class RecordingStore:
         self._by_key.clear()
         self._cursor.clear()
         self._by_resource.clear()
-        self._models = None
+        self._listings.clear()
         report = self.report = LoadReport()
         if not self.root.is_dir():
             return report
@@ -90,8 +90,8 @@ class RecordingStore:
         assert rec.key is not None and rec.resource is not None
         self._by_key.setdefault(rec.key, []).append((path, rec))
         self._by_resource.setdefault(rec.resource.name, []).append((path, rec))
-        if rec.resource is MODELS:
-            self._models = None  # the union is rebuilt on next use
+        if rec.resource in LISTINGS:
+            self._listings.pop(rec.resource.name, None)  # the union is rebuilt on next use
 
     def add(self, path: Path, rec: Recording) -> None:
         """Make a just-written recording servable (auto mode replays what it recorded)."""
@@ -114,10 +114,10 @@ class RecordingStore:
         if not entries:
             return None
         path, rec = entries[0]
-        if rec.resource is MODELS:
-            if self._models is None:
-                self._models = models_union([r for _, r in entries])
-            return path, self._models
+        if rec.resource in LISTINGS:
+            if rec.resource.name not in self._listings:
+                self._listings[rec.resource.name] = listing_union(rec.resource, [r for _, r in entries])
+            return path, self._listings[rec.resource.name]
         i = self._cursor.get(key, 0)
         self._cursor[key] = i + 1
         path, rec = entries[min(i, len(entries) - 1)]

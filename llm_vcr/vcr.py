@@ -40,6 +40,8 @@ class Vcr:
     def __init__(self) -> None:
         self.mode = "replay"
         self.secrets = "redact"
+        self.speed: float | None = None  # paced replay factor; None: instant
+        self.pacer_address: tuple[str, int] | None = None  # the loopback pacing server, while running
         self.store = RecordingStore(Path("recordings"))
         self.stats = Stats()
         self._writer: ThreadPoolExecutor | None = None

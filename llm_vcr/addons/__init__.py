@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from ..vcr import Vcr
 from .offline import OfflineGuard
+from .pacer import Pacer
 from .record import Record
 from .replay import Replay
 from .settings import Settings
 
 
 def make_addons(vcr: Vcr | None = None) -> list[object]:
-    """The addons in hook order: Settings configures, Replay answers, Record tees, OfflineGuard blocks."""
+    """The addons in hook order: Settings configures, Replay answers (instantly or through the Pacer),
+    Record tees, OfflineGuard blocks."""
     vcr = vcr or Vcr()
-    return [Settings(vcr), Replay(vcr), Record(vcr), OfflineGuard(vcr)]
+    pacer = Pacer(vcr)
+    return [Settings(vcr), Replay(vcr, pacer), Record(vcr), pacer, OfflineGuard(vcr)]

@@ -43,6 +43,8 @@ class OfflineGuard:
         if self.vcr.mode != "replay" or data.server.address is None:
             return
         host, port = data.server.address[0].lower(), data.server.address[1]
+        if (host, port) == self.vcr.pacer_address:
+            return  # paced replay: the loopback server in this very process
         if ctx.options.vcr_offline or (host, port) in self.llm_upstreams:
             self.vcr.stats.blocked += 1
             data.server.error = f"llm-vcr: replay mode does not connect to upstreams ({host}:{port} refused)"

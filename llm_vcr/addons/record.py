@@ -1,6 +1,6 @@
 """Tee LLM responses into recordings while they reach the client untouched and live.
 
-SSE responses get a stream callable in `responseheaders` that forwards every read at
+Streamed responses (SSE, NDJSON) get a stream callable in `responseheaders` that forwards every read at
 once and feeds a copy to an incremental parser; buffered answers are taken in `response`.
 Building and writing the recording happens on the writer thread (see `Vcr.persist`).
 """
@@ -21,8 +21,11 @@ from .replay import META
 log = logging.getLogger("llm_vcr")
 
 
-def _is_sse(response: http.Response) -> bool:
-    return response.headers.get("content-type", "").split(";")[0].strip().lower() == "text/event-stream"
+STREAM_TYPES = ("text/event-stream", "application/x-ndjson", "application/jsonl", "application/json-seq")
+
+
+def _is_stream(response: http.Response) -> bool:
+    return response.headers.get("content-type", "").split(";")[0].strip().lower() in STREAM_TYPES
 
 
 class Record:
@@ -39,7 +42,7 @@ class Record:
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         meta = self._meta(flow)
-        if meta is None or flow.response is None or not _is_sse(flow.response):
+        if meta is None or flow.response is None or not _is_stream(flow.response):
             return
         if meta.get("outcome") == "live":
             flow.response.stream = True  # pass through live; mitmproxy would buffer SSE
@@ -47,7 +50,13 @@ class Record:
         if meta.get("outcome") != "recording":
             return
         ce = flow.response.headers.get("content-encoding", "identity").strip().lower()
-        cap = self._streams[flow.id] = StreamCapture(encoded=ce not in ("", "identity"))
+        framing = BY_NAME[meta["resource"]].framing
+        cap = self._streams[flow.id] = StreamCapture(
+            framing=framing,
+            encoded=ce not in ("", "identity"),
+            t0=flow.request.timestamp_start,
+            headers_at=(flow.response.timestamp_start or flow.request.timestamp_start) - flow.request.timestamp_start,
+        )
 
         def tap(data: bytes) -> bytes:
             if data:

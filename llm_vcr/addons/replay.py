@@ -16,6 +16,7 @@ from ..capture import request_body
 from ..keys import request_key
 from ..resources import Resource, classify
 from ..vcr import Vcr
+from .pacer import Pacer
 
 log = logging.getLogger("llm_vcr")
 
@@ -25,8 +26,9 @@ META = "llm_vcr"  # flow.metadata key: {"key", "resource", "outcome", "recording
 class Replay:
     name = "vcr_replay"
 
-    def __init__(self, vcr: Vcr) -> None:
+    def __init__(self, vcr: Vcr, pacer: Pacer | None = None) -> None:
         self.vcr = vcr
+        self.pacer = pacer
 
     def request(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None or flow.is_replay or not flow.live:
@@ -65,14 +67,16 @@ class Replay:
             return
         if vcr.replays and (hit := vcr.store.take(key)) is not None:
             path, answer = hit
+            meta.update(outcome="replayed", recording=str(path))
+            vcr.stats.hits += 1
+            if self.pacer is not None and self.pacer.divert(flow, answer):
+                return  # served at the recorded pace by the loopback pacing server
             flow.response = http.Response.make(
                 answer.status,
                 answer.body,
                 {"content-type": answer.content_type, **answer.headers, "x-llm-vcr": "replay"},
             )
             flow.is_replay = "response"
-            meta.update(outcome="replayed", recording=str(path))
-            vcr.stats.hits += 1
             return
         if vcr.mode == "replay":
             vcr.stats.misses += 1
