@@ -137,10 +137,12 @@ def stream_recording(
     items = [
         envelopes.envelope(envelopes.type_for(resource, True, c, n), c, n) for c, n in zip(chunks, names, strict=True)
     ]
-    return Recording.new(
+    rec = Recording.new(
         method=method, url=url, body=body, resource=resource, is_streaming=True, response_body=items,
         partial=partial, timing=capture.timing,
     )  # fmt: skip
+    rec.unterminated_tail = bool(capture.events) and not capture.events[-1].terminated and not capture.done
+    return rec
 
 
 def _complete(resource: Resource, capture: StreamCapture, chunks: list[JSON], names: list[str | None]) -> bool:
@@ -201,3 +203,28 @@ def json_recording(
     )
     rec.response_headers = kept
     return rec
+
+
+def recording_from_exchange(
+    *,
+    method: str,
+    url: str,
+    request: bytes | None,
+    resource: Resource,
+    status: int,
+    headers: dict[str, str],
+    body: bytes,
+    stream_content_types: tuple[str, ...] = ("text/event-stream", "application/x-ndjson"),
+) -> Recording:
+    """A recording from a finished exchange whose bodies are whole (a saved flow, a HAR entry)."""
+    req = request_body(request)
+    ctype = next((v for k, v in headers.items() if k.lower() == "content-type"), "").split(";")[0].strip().lower()
+    if ctype in stream_content_types and 200 <= status < 300:
+        cap = StreamCapture(framing=resource.framing)
+        cap.feed(body)
+        cap.finish()
+        rec = stream_recording(method=method, url=url, body=req, resource=resource, capture=cap, broken=None)
+        rec.timing = None  # arrival times of a saved body are not the upstream's
+        return rec
+    return json_recording(method=method, url=url, body=req, resource=resource, status=status, content=body,
+                          headers=headers)  # fmt: skip

@@ -24,7 +24,7 @@ class NDJSONParser:
 
     def finish(self) -> list[SSEEvent]:
         rest, self._buf = bytes(self._buf), bytearray()
-        return [SSEEvent(data=rest.decode("utf-8", "replace"))] if rest.strip() else []
+        return [SSEEvent(data=rest.decode("utf-8", "replace"), terminated=False)] if rest.strip() else []
 
 
 def frame(payload: bytes) -> bytes:

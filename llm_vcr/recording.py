@@ -59,6 +59,7 @@ class Recording:
     error_body: JSON = None  # recorded exceptions (llama-stack): served as {"error": …}
     response_headers: dict[str, str] = field(default_factory=dict)  # kept for non-2xx answers only
     timing: dict[str, JSON] | None = None  # {"headers_ms", "chunks_ms": [...], "end_ms"} from the request start
+    unterminated_tail: bool = False  # the stream ended inside its last event (no blank line / newline)
     raw: dict[str, JSON] | None = None  # the file as read, kept for round-trips
 
     @cached_property
@@ -66,6 +67,15 @@ class Recording:
         if self.resource is None:
             return None
         return request_key(self.method, self.resource, self.body)
+
+    @cached_property
+    def tokens(self) -> int:
+        """Tokens this answer cost upstream (from its usage fields; 0 when it reports none)."""
+        from .assemble import assemble  # the assembler is only needed for reports
+
+        if self.resource is None or self.partial or not 200 <= self.status < 300:
+            return 0
+        return assemble(self.resource, self.chunks, self.is_streaming).total_tokens
 
     # ---- reading -------------------------------------------------------------------
 
@@ -113,6 +123,7 @@ class Recording:
             partial=resp.get("partial") if isinstance(resp.get("partial"), str) else None,
             raw=doc,
         )
+        rec.unterminated_tail = resp.get("unterminated_tail") is True
         timing = resp.get("timing")
         if isinstance(timing, dict) and _valid_timing(timing, response_body):
             rec.timing = timing
@@ -183,6 +194,8 @@ class Recording:
             response["headers"] = self.response_headers
         if self.timing is not None:
             response["timing"] = self.timing
+        if self.unterminated_tail:
+            response["unterminated_tail"] = True
         if self.partial is not None:
             response["partial"] = self.partial
         return {
@@ -238,6 +251,8 @@ class Recording:
             return listing_union(self.resource, [self])
         if self.is_streaming and self.resource is not None:
             frames = frame_stream(self.resource, self.response_body)
+            if self.unterminated_tail and frames:
+                frames[-1] = frames[-1][:-1]  # as recorded: the last event's terminator never came
             return ReplayResponse(self.status, self.resource.content_type, b"".join(frames), frames=frames,
                                   timing=self.timing)  # fmt: skip
         return ReplayResponse(self.status, JSON_CONTENT_TYPE, orjson.dumps(envelopes.unwrap(self.response_body)))

@@ -20,6 +20,9 @@ class SSEEvent:
     event: str | None = None
     id: str | None = None
     retry: int | None = None
+    # False for an event the stream ended inside (no blank line after it). Spec-following clients
+    # discard such an event, so replay must reproduce the missing terminator, not fix it.
+    terminated: bool = field(default=True, compare=False)
 
     @property
     def is_done(self) -> bool:
@@ -87,6 +90,7 @@ class SSEParser:
                 events.append(event)
         event = self._dispatch()
         if event is not None:
+            event.terminated = False
             events.append(event)
         return events
 

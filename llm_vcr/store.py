@@ -13,6 +13,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 
@@ -36,6 +37,12 @@ class LoadReport:
     other_apis: int = 0  # valid files for APIs this version does not replay (Ollama, Anthropic…)
     partial: int = 0
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+class Hit(NamedTuple):
+    path: Path
+    answer: ReplayResponse
+    recording: Recording | None  # None for a listing's union
 
 
 @dataclass
@@ -104,11 +111,14 @@ class RecordingStore:
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_key.values())
 
+    def paths(self) -> list[Path]:
+        return [p for seq in self._by_key.values() for p, _ in seq]
+
     def entries(self) -> dict[str, list[tuple[Path, Recording]]]:
         """Every servable recording by key, each list in replay order."""
         return {k: list(v) for k, v in self._by_key.items()}
 
-    def take(self, key: str) -> tuple[Path, ReplayResponse] | None:
+    def take(self, key: str) -> Hit | None:
         """The next recording for `key` in order (the last one repeats), or None on a miss."""
         entries = self._by_key.get(key)
         if not entries:
@@ -117,11 +127,11 @@ class RecordingStore:
         if rec.resource in LISTINGS:
             if rec.resource.name not in self._listings:
                 self._listings[rec.resource.name] = listing_union(rec.resource, [r for _, r in entries])
-            return path, self._listings[rec.resource.name]
+            return Hit(path, self._listings[rec.resource.name], None)
         i = self._cursor.get(key, 0)
         self._cursor[key] = i + 1
         path, rec = entries[min(i, len(entries) - 1)]
-        return path, rec.replay
+        return Hit(path, rec.replay, rec)
 
     def nearest(self, resource: Resource, body: object) -> Nearest | None:
         """The recording of the same resource whose body differs least, to explain a miss."""

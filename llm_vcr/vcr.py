@@ -12,7 +12,7 @@ import logging
 import queue
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .recording import Recording
@@ -33,6 +33,7 @@ class Stats:
     redacted: int = 0  # recordings written with secrets replaced
     refused: int = 0  # recordings not written because they held secrets (vcr_secrets=refuse)
     blocked: int = 0  # upstream connections refused in replay mode
+    tokens_saved: int = 0  # usage of the answers replayed instead of paid for
     miss_keys: list[str] = field(default_factory=list)
 
 
@@ -40,6 +41,8 @@ class Vcr:
     def __init__(self) -> None:
         self.mode = "replay"
         self.secrets = "redact"
+        self.served: set[Path] = set()
+        self.new: list[Path] = []
         self.speed: float | None = None  # paced replay factor; None: instant
         self.pacer_address: tuple[str, int] | None = None  # the loopback pacing server, while running
         self.store = RecordingStore(Path("recordings"))
@@ -72,6 +75,19 @@ class Vcr:
             extra.append(f"{len(report.skipped)} unreadable")
         more = f" ({', '.join(extra)})" if extra else ""
         log.info(f"llm-vcr: {report.loaded} recordings in {folder}{more}; mode {self.mode}")
+
+    def report(self) -> dict[str, object]:
+        """What this run did: counts, misses, new recordings, and recordings it never used."""
+        root = self.store.root
+
+        def rel(p: Path) -> str:
+            return str(p.relative_to(root)) if p.is_relative_to(root) else str(p)
+
+        unused = sorted(rel(p) for p in self.store.paths() if p not in self.served and p not in self.new)
+        return {
+            "mode": self.mode, "dir": str(root), **asdict(self.stats),
+            "new_recordings": [rel(p) for p in self.new], "unused": unused,
+        }  # fmt: skip
 
     def persist(self, build: Callable[[], Recording], on_done: Callable[[Path, Recording], None]) -> None:
         """Build and write a recording in the worker thread; then `on_done` runs on the event loop.

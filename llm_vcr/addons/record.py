@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from mitmproxy import http
+from mitmproxy import ctx, hooks, http
 from mitmproxy.net import encoding
 
 from ..capture import StreamCapture, json_recording, request_body, stream_recording
@@ -126,12 +126,20 @@ class Record:
 
     def _recorded(self, flow: http.HTTPFlow, meta: dict[str, str], path, rec: Recording) -> None:
         self.vcr.store.add(path, rec)
+        self.vcr.new.append(path)
         meta["recording"] = str(path)
         if rec.partial:
             self.vcr.stats.partial += 1
             meta["outcome"] = "partial"
+            flow.marked = ":warning:"
+            flow.comment = f"llm-vcr: kept {path.name} as partial (never replayed): {rec.partial}"
             log.warning(f"llm-vcr: kept {path} as partial, it will not replay: {rec.partial}")
         else:
             self.vcr.stats.recorded += 1
             meta["outcome"] = "recorded"
+            flow.marked, flow.comment = ":floppy_disk:", f"llm-vcr: recorded to {path.name}"
             log.info(f"llm-vcr: recorded {rec.method} {rec.resource.name if rec.resource else ''} -> {path}")
+        try:  # the flow may have finished long ago: tell mitmweb and the console it changed
+            ctx.master.addons.trigger(hooks.UpdateHook([flow]))
+        except Exception:  # no master (shutdown, unit tests without one)
+            pass

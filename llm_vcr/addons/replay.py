@@ -66,9 +66,12 @@ class Replay:
             meta["outcome"] = "live"
             return
         if vcr.replays and (hit := vcr.store.take(key)) is not None:
-            path, answer = hit
+            path, answer, rec = hit
             meta.update(outcome="replayed", recording=str(path))
             vcr.stats.hits += 1
+            vcr.served.add(path)
+            vcr.stats.tokens_saved += rec.tokens if rec is not None else 0
+            flow.marked, flow.comment = ":repeat:", f"llm-vcr: replayed from {path.name}"
             if self.pacer is not None and self.pacer.divert(flow, answer):
                 return  # served at the recorded pace by the loopback pacing server
             flow.response = http.Response.make(
@@ -84,6 +87,7 @@ class Replay:
             meta["outcome"] = "miss"
             answer = misses.miss(flow.request.method, resource, key, vcr.store.root, vcr.store.nearest(resource, body))
             log.warning(answer.message)
+            flow.marked, flow.comment = ":x:", answer.message
             self._answer(flow, answer)
             return
         meta["outcome"] = "recording"  # the Record addon tees the response

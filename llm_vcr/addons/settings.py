@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict
 from pathlib import Path
 from typing import Optional
 
@@ -81,7 +80,14 @@ class Settings:
         s = self.vcr.stats
         log.info(f"llm-vcr: {s.hits} replayed, {s.misses} missed, {s.recorded} recorded, {s.partial} partial")
         if path := ctx.options.vcr_report:
-            report = {"mode": self.vcr.mode, "dir": str(self.vcr.store.root), **asdict(s)}
-            tmp = f"{path}.tmp"
-            Path(tmp).write_text(json.dumps(report, indent=2) + "\n")
-            os.replace(tmp, path)
+            write_report(self.vcr, path)
+        if s.misses:
+            log.warning(f"llm-vcr: {s.misses} requests had no recording: {', '.join(s.miss_keys[:10])}")
+
+
+def write_report(vcr: Vcr, path: str) -> dict[str, object]:
+    report = vcr.report()
+    tmp = f"{path}.tmp"
+    Path(tmp).write_text(json.dumps(report, indent=2) + "\n")
+    os.replace(tmp, path)  # CI reading it never sees half a file
+    return report

@@ -256,7 +256,9 @@ class ScriptedUpstream(LoopServer):
 
 def sse_response(*events: bytes, terminate: bool = True) -> list[bytes]:
     """Chunked SSE answer; with terminate=False the chunked body never ends (a cut stream)."""
-    parts = [b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"]
+    parts = [
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+    ]  # the scripted upstream closes after every answer
     parts += [b"%x\r\n%s\r\n" % (len(e), e) for e in events]
     if terminate:
         parts.append(b"0\r\n\r\n")
@@ -264,9 +266,13 @@ def sse_response(*events: bytes, terminate: bool = True) -> list[bytes]:
 
 
 def json_response(status: int, body: bytes) -> list[bytes]:
-    return [
-        b"HTTP/1.1 %d X\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (status, len(body), body)
-    ]
+    return raw_response(status, "application/json", body)
+
+
+def raw_response(status: int, content_type: str, body: bytes) -> list[bytes]:
+    """A whole answer with content-length; the scripted upstream closes after it, and says so."""
+    head = f"HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {len(body)}\r\n"
+    return [head.encode() + b"connection: close\r\n\r\n" + body]
 
 
 def make_tls(workdir: Path, hostname: str) -> tuple[ssl.SSLContext, Path]:

@@ -41,7 +41,7 @@ def llm_flow(body: object, path: str = "/v1/chat/completions", method: str = "PO
 @pytest.fixture
 def vcr(tmp_path):
     addons = make_addons()
-    settings, replay, record, _pacer, _guard = addons
+    settings, replay, record, *_ = addons
     with taddons.context(Proxyserver(), *addons) as tctx:  # Proxyserver owns connection_strategy
         tctx.configure(settings, vcr_dir=str(tmp_path))
         yield tctx, settings.vcr, replay, record
@@ -263,3 +263,81 @@ def test_replay_refuses_to_dial_an_llm_upstream(vcr):
     tctx.configure(replay, vcr_mode="record")
     assert dial("api.openai.invalid", 443) is None
     assert state.stats.blocked == 2
+
+
+async def test_llm_view_renders_a_recorded_stream_and_annotations_show_outcomes(vcr, tmp_path):
+    from mitmproxy import contentviews
+
+    f, _state = await record_stream(vcr, STREAM)
+    await asyncio.sleep(0)
+    assert f.marked == ":floppy_disk:" and f.comment.startswith("llm-vcr: recorded to chat_completions-")
+    view = contentviews.prettify_message(f.response, f)
+    assert view.view_name == "llm"
+    assert "chunks: 2" in view.text and "Hi" in view.text and "finish reason: stop" in view.text
+
+
+def test_llm_view_renders_a_recording_file(vcr):
+    from mitmproxy import contentviews
+
+    f = tflow.tflow(resp=tutils.tresp(content=SEED.read_bytes(), headers=http.Headers(content_type="application/json")))
+    f.request.path = "/recordings/seed.json"
+    view = contentviews.prettify_message(f.response, f)
+    assert view.view_name == "llm" and "tool call: get_object_namespace_list" in view.text
+    assert '"namespace": "openshift-lightspeed"' in view.text
+
+
+async def test_commands_status_mode_report_and_save(vcr, tmp_path):
+    tctx, state, _replay, _record = vcr
+    shutil.copy(SEED, tmp_path / SEED.name)
+    assert "1 recordings" in tctx.command(tctx.master.addons.get("vcr_commands").reload)
+    commands = tctx.master.commands
+    assert "mode record" in commands.call("vcr.mode", "record")
+    assert state.mode == "record"
+    # vcr.save: a finished LLM flow (e.g. loaded into mitmweb from a dump) becomes a recording
+    f = llm_flow(
+        {"model": "m", "input": "hi"},
+        path="/v1/embeddings",
+        resp=tutils.tresp(
+            content=b'{"object":"list","data":[{"embedding":[1.0]}],"model":"m"}',
+            headers=http.Headers(content_type="application/json"),
+        ),
+    )
+    assert "saving 1 flows" in commands.call("vcr.save", [f, tflow.tflow()])
+    state.flush()
+    assert len(list(tmp_path.glob("embeddings-*.json"))) == 1
+    report_path = tmp_path / "r.json"
+    commands.call("vcr.report", str(report_path))
+    report = orjson.loads(report_path.read_bytes())
+    assert report["unused"] == [SEED.name] and len(report["new_recordings"]) == 1 and report["mode"] == "record"
+
+
+def test_replay_counts_tokens_saved_and_served_recordings(vcr, tmp_path):
+    tctx, state, replay, _ = vcr
+    (tmp_path / "a.json").write_bytes(
+        orjson.dumps(
+            {
+                "request": {
+                    "method": "POST",
+                    "url": "http://h/v1/chat/completions",
+                    "body": {"model": "m", "messages": []},
+                },
+                "response": {
+                    "is_streaming": False,
+                    "body": {
+                        "__type__": "x",
+                        "__data__": {
+                            "object": "chat.completion",
+                            "choices": [{"index": 0, "message": {"content": "hi"}}],
+                            "usage": {"total_tokens": 21},
+                        },
+                    },
+                },
+            }
+        )
+    )
+    shutil.copy(SEED, tmp_path / SEED.name)
+    tctx.configure(replay, vcr_dir=str(tmp_path / "."))
+    for _ in range(2):
+        replay.request(llm_flow({"model": "m", "messages": []}))
+    report = state.report()
+    assert report["tokens_saved"] == 42 and report["hits"] == 2 and report["unused"] == [SEED.name]

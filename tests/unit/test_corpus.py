@@ -85,7 +85,7 @@ def test_model_lists_are_served_as_their_union():
     files = [f for f in INDEX if f["endpoint"] == "/v1/models"]
     ids = {m["__data__"]["id"] for f in files for m in json.loads((CORPUS / f["path"]).read_text())["response"]["body"]}
     key = Recording.from_json(json.loads((CORPUS / files[0]["path"]).read_text())).key
-    _, rep = store.take(key)
+    rep = store.take(key).answer
     served = [m["id"] for m in orjson.loads(rep.body)["data"]]
     assert len(served) == len(set(served)) and set(served) == ids
 
