@@ -2,6 +2,7 @@
 
 llm-vcr proxy [--mode M] [--dir DIR] [--port N] [--upstream URL]       the proxy, in the foreground
 llm-vcr run   [--mode M] [--dir DIR] [--upstream URL] -- COMMAND ARGS   COMMAND through a fresh proxy
+llm-vcr ls | show FILE|KEY | verify | prune --report R [--apply] | import FILE   the recordings
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
         epilog="Typical use: 'llm-vcr run --mode record -- pytest' once against the real API, commit "
         "recordings/, then 'llm-vcr run -- pytest' (replay) everywhere else.",
     )
-    sub = parser.add_subparsers(dest="subcommand", required=True, metavar="{run,proxy}")
+    sub = parser.add_subparsers(dest="subcommand", required=True, metavar="{run,proxy,ls,show,verify,prune,import}")
 
     p = sub.add_parser(
         "run", help="run a command (your test suite) through a fresh proxy",
@@ -90,8 +91,36 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080; 0: any free port)")
     p.set_defaults(func=cmd_proxy)
 
+    _recordings_commands(sub)
     args = parser.parse_args(argv)
     sys.exit(args.func(args))
+
+
+def _recordings_commands(sub) -> None:
+    from . import recordings_cli as rc
+
+    def folder(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--dir", default="recordings", type=Path, help="recordings folder (default: ./recordings)")
+
+    p = sub.add_parser("ls", help="list recordings: endpoint, model, streaming, chunks, size, age")
+    folder(p)
+    p.set_defaults(func=lambda a: rc.cmd_ls(a.dir))
+    p = sub.add_parser("show", help="the conversation of a recording: messages, tools, answer")
+    p.add_argument("target", metavar="FILE|KEY", help="a recording file, or a 16-hex request key (from a miss)")
+    folder(p)
+    p.set_defaults(func=lambda a: rc.cmd_show(a.target, a.dir))
+    p = sub.add_parser("verify", help="check every recording (for CI): parses, known types, JSON chunks, no secrets")
+    folder(p)
+    p.set_defaults(func=lambda a: rc.cmd_verify(a.dir))
+    p = sub.add_parser("prune", help="delete recordings a run never used (dry run unless --apply)")
+    p.add_argument("--report", required=True, type=Path, help="the run's report (vcr_report / llm-vcr run)")
+    p.add_argument("--dir", type=Path, help="recordings folder (default: the report's)")
+    p.add_argument("--apply", action="store_true", help="really delete")
+    p.set_defaults(func=lambda a: rc.cmd_prune(a.report, a.dir, a.apply))
+    p = sub.add_parser("import", help="turn a mitmproxy flow dump or a HAR file of LLM traffic into recordings")
+    p.add_argument("source", type=Path, metavar="FILE")
+    folder(p)
+    p.set_defaults(func=lambda a: rc.cmd_import(a.source, a.dir))
 
 
 if __name__ == "__main__":

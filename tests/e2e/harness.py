@@ -18,6 +18,7 @@ from pathlib import Path
 from llm_vcr.runner import ProxyProcess, ProxySpec
 
 ROOT = Path(__file__).resolve().parents[2]
+ADDON_DIR = ROOT / "addon"
 
 
 def clean_env(**extra: str) -> dict[str, str]:

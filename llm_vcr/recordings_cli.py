@@ -1,0 +1,256 @@
+"""`llm-vcr ls | show | verify | prune | import`: see, check and prune a recordings folder.
+
+Everything read here may be malformed: each problem is one clear line naming the file, never
+a traceback. Long operations show progress on a terminal.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from . import envelopes, secrets
+from .assemble import assemble, render
+from .capture import recording_from_exchange
+from .keys import KEY_LENGTH
+from .recording import Recording, RecordingError
+from .resources import classify
+from .store import RecordingStore, read_file
+
+T = TypeVar("T")
+SDK_PREFIXES = ("openai.types.", "anthropic.types.", "ollama._types.", "llm_vcr.")
+
+
+def progress[T](items: list[T], label: str) -> Iterator[T]:
+    """Yield items, drawing a progress bar on stderr when it is a terminal and the job is long."""
+    show = sys.stderr.isatty() and len(items) > 200
+    for i, item in enumerate(items, 1):
+        if show and (i % 50 == 0 or i == len(items)):
+            done = int(30 * i / len(items))
+            sys.stderr.write(f"\r{label} [{'#' * done}{'.' * (30 - done)}] {i}/{len(items)}")
+            sys.stderr.flush()
+        yield item
+    if show:
+        sys.stderr.write("\n")
+
+
+def recording_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.json") if p.is_file() and not any(
+        part.startswith(".") for part in p.relative_to(folder).parts))  # fmt: skip
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def _table(rows: list[list[str]], out) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip(), file=out)
+
+
+def cmd_ls(folder: Path, out=None) -> int:
+    out = out or sys.stdout
+    files = recording_files(folder)
+    rows = [["FILE", "ENDPOINT", "MODEL", "STREAM", "CHUNKS", "SIZE", "AGE"]]
+    errors = 0
+    now = time.time()
+    for path in progress(files, "reading"):
+        rel, st = str(path.relative_to(folder)), path.stat()
+        try:
+            rec = read_file(path)
+        except RecordingError as e:
+            errors += 1
+            rows.append([rel, f"unreadable: {e}", "", "", "", f"{st.st_size}", _age(now - st.st_mtime)])
+            continue
+        chunks = str(len(rec.chunks)) if rec.is_streaming else "-"
+        stream = "partial" if rec.partial else ("yes" if rec.is_streaming else "no")
+        rows.append([rel, rec.endpoint, rec.model or "-", stream, chunks, f"{st.st_size}", _age(now - st.st_mtime)])
+    _table(rows, out)
+    print(f"{len(files)} files in {folder}" + (f", {errors} unreadable" if errors else ""), file=out)
+    return 0
+
+
+def _find(target: str, folder: Path) -> list[tuple[Path, Recording]]:
+    path = Path(target)
+    if path.is_file():
+        return [(path, read_file(path))]
+    if len(target) == KEY_LENGTH and all(c in "0123456789abcdef" for c in target):
+        store = RecordingStore(folder)
+        store.load()
+        found = store.entries().get(target, [])
+        if found:
+            return found
+        raise RecordingError(f"no recording in {folder} has the request key {target}")
+    raise RecordingError(f"{target} is neither a file nor a 16-hex request key")
+
+
+def cmd_show(target: str, folder: Path, out=None) -> int:
+    out = out or sys.stdout
+    try:
+        found = _find(target, folder)
+    except RecordingError as e:
+        print(f"llm-vcr show: {e}", file=sys.stderr)
+        return 1
+    for path, rec in found:
+        print(f"== {path}  ({rec.method} {rec.endpoint}, key {rec.key or '-'})", file=out)
+        body = rec.body if isinstance(rec.body, dict) else {}
+        for m in body.get("messages") or ([{"role": "prompt", "content": body["prompt"]}] if "prompt" in body else []):
+            content = m.get("content") if isinstance(m, dict) else m
+            if isinstance(content, list):
+                content = " ".join(str(p.get("text", p)) if isinstance(p, dict) else str(p) for p in content)
+            print(f"{m.get('role', '?') if isinstance(m, dict) else '?'}: {content}", file=out)
+        if body.get("input") is not None and "messages" not in body:
+            print(f"input: {json.dumps(body['input'], ensure_ascii=False)[:300]}", file=out)
+        tools = [t.get("function", t).get("name") for t in body.get("tools") or [] if isinstance(t, dict)]
+        if tools:
+            print(f"tools: {', '.join(map(str, tools))}", file=out)
+        if rec.partial:
+            print(f"partial (never replayed): {rec.partial}", file=out)
+        if rec.resource is None:
+            print("(an API llm-vcr does not replay)", file=out)
+            continue
+        if not 200 <= rec.status < 300 or rec.error_body is not None:
+            print(f"error answer, status {rec.status}: {rec.replay.body.decode(errors='replace')[:300]}", file=out)
+            continue
+        print("-- answer", file=out)
+        print(render(assemble(rec.resource, rec.chunks, rec.is_streaming), rec.is_streaming), file=out)
+    return 0
+
+
+def verify_file(path: Path) -> list[str]:
+    """Problems of one recording file (empty: fine)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        return [f"cannot read: {e}"]
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
+        return [f"not valid JSON ({e})"]
+    try:
+        rec = Recording.from_json(doc)
+    except RecordingError as e:
+        return [str(e)]
+    problems = []
+    items = rec.response_body if isinstance(rec.response_body, list) else [rec.response_body]
+    for i, item in enumerate(items):
+        if envelopes.is_envelope(item) and not str(item["__type__"]).startswith(SDK_PREFIXES):
+            problems.append(f"item {i} has an unknown envelope type {item['__type__']!r}")
+        if rec.is_streaming and rec.partial is None and not isinstance(envelopes.unwrap(item), dict | str):
+            problems.append(f"chunk {i} is not a JSON object")
+        if rec.is_streaming and rec.partial is None and isinstance(envelopes.unwrap(item), str):
+            problems.append(f"chunk {i} is not JSON: {envelopes.unwrap(item)[:60]!r}")
+    found: list[str] = []
+    secrets.redact_text(text, found)
+    if found:
+        problems.append(f"holds key-shaped strings: {', '.join(sorted(set(found)))} (record again, or redact)")
+    return problems
+
+
+def cmd_verify(folder: Path, out=None) -> int:
+    out = out or sys.stdout
+    files = recording_files(folder)
+    bad = 0
+    for path in progress(files, "verifying"):
+        problems = verify_file(path)
+        bad += bool(problems)
+        for problem in problems:
+            print(f"{path}: {problem}", file=out)
+    print(f"{len(files)} files checked, {bad} with problems", file=out)
+    return 1 if bad else 0
+
+
+def cmd_prune(report_path: Path, folder: Path | None, apply: bool, out=None) -> int:
+    out = out or sys.stdout
+    try:
+        report = json.loads(report_path.read_text())
+        unused = report["unused"]
+        root = Path(folder or report["dir"]).resolve()
+        assert isinstance(unused, list)
+    except (OSError, ValueError, KeyError, TypeError, AssertionError) as e:
+        print(f"llm-vcr prune: {report_path} is not a replay report ({e})", file=sys.stderr)
+        return 1
+    doomed = []
+    for rel in unused:
+        path = (root / str(rel)).resolve()
+        if not path.is_relative_to(root) or path.suffix != ".json":
+            print(f"refusing {rel}: outside {root} or not a recording", file=out)
+            continue
+        if path.is_file():
+            doomed.append(path)
+    for path in progress(doomed, "pruning"):
+        print(("deleting " if apply else "would delete ") + str(path.relative_to(root)), file=out)
+        if apply:
+            path.unlink()
+    verb = "deleted" if apply else "would delete (dry run; --apply to delete)"
+    print(f"{len(doomed)} unused recordings {verb}", file=out)
+    return 0
+
+
+def _exchanges_from_har(doc: dict) -> Iterable[tuple[str, str, bytes | None, int, dict[str, str], bytes]]:
+    for e in doc["log"]["entries"]:
+        req, resp = e["request"], e["response"]
+        body = (req.get("postData") or {}).get("text")
+        content = resp.get("content") or {}
+        data = content.get("text") or ""
+        raw = base64.b64decode(data) if content.get("encoding") == "base64" else data.encode()
+        headers = {h["name"]: h["value"] for h in resp.get("headers") or []}
+        yield req["method"], req["url"], body.encode() if body else None, int(resp["status"]), headers, raw
+
+
+def _exchanges_from_flows(path: Path) -> Iterable[tuple[str, str, bytes | None, int, dict[str, str], bytes]]:
+    from mitmproxy import http, io  # only this subcommand needs mitmproxy
+
+    with open(path, "rb") as f:
+        for flow in io.FlowReader(f).stream():
+            if isinstance(flow, http.HTTPFlow) and flow.response is not None:
+                yield (flow.request.method, flow.request.pretty_url, flow.request.get_content(strict=False),
+                       flow.response.status_code, dict(flow.response.headers.items()),
+                       flow.response.get_content(strict=False) or b"")  # fmt: skip
+
+
+def cmd_import(source: Path, folder: Path, out=None) -> int:
+    out = out or sys.stdout
+    try:
+        head = source.read_bytes()[:1]
+        if head == b"{":
+            exchanges = list(_exchanges_from_har(json.loads(source.read_text())))
+        else:
+            exchanges = list(_exchanges_from_flows(source))
+    except Exception as e:  # any malformed dump: one clear line, never a traceback
+        print(f"llm-vcr import: cannot read {source} as a HAR file or a mitmproxy flow dump: {e}", file=sys.stderr)
+        return 1
+    store = RecordingStore(folder)
+    store.load()
+    written = skipped = 0
+    for method, url, req, status, headers, body in progress(exchanges, "importing"):
+        resource = classify(method, urlsplit(url).path)
+        if resource is None:
+            skipped += 1
+            continue
+        try:
+            rec = recording_from_exchange(method=method, url=url, request=req, resource=resource, status=status,
+                                          headers=headers, body=body)  # fmt: skip
+        except ValueError as e:
+            print(f"skipped {method} {url}: {e}", file=out)
+            skipped += 1
+            continue
+        rec.redact_secrets()
+        path = store.write(rec)
+        store.add(path, rec)
+        written += 1
+        print(f"{path}", file=out)
+    print(
+        f"{written} recordings written to {folder}, {skipped} exchanges skipped (not LLM calls or unusable)", file=out
+    )
+    return 0

@@ -1,0 +1,152 @@
+"""The llm content view and the flow annotations, through a real mitmweb and its REST API."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ..reliability.upstream import chunk
+from .harness import ADDON_DIR, ScriptedUpstream, clean_env, sse_response
+
+PASSWORD = "llm-vcr-test"
+TOOL = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": ""}}
+
+
+def tool_chunk(args: str, finish: str | None = None) -> bytes:
+    data = {
+        "object": "chat.completion.chunk",
+        "choices": [
+            {
+                "index": 0,
+                "delta": {"tool_calls": [{**TOOL, "function": {**TOOL["function"], "arguments": args}}]},
+                "finish_reason": finish,
+            }
+        ],
+    }
+    return b"data: " + json.dumps(data).encode() + b"\n\n"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Mitmweb:
+    def __init__(self, tmp: Path, mode: str, upstream: str) -> None:
+        self.web_port = free_port()
+        self.port_file = tmp / f"port-{mode}.json"
+        cmd = [
+            str(Path(sys.executable).parent / "mitmweb"),
+            "--mode",
+            f"reverse:{upstream}@127.0.0.1:0",
+            "--web-port",
+            str(self.web_port),
+            "--set",
+            "web_open_browser=false",
+            "--set",
+            f"web_password={PASSWORD}",
+            "--set",
+            f"confdir={tmp / 'conf'}",
+            "-s",
+            str(ADDON_DIR / "llm_vcr.py"),
+            "--set",
+            f"vcr_mode={mode}",
+            "--set",
+            f"vcr_dir={tmp / 'recs'}",
+            "--set",
+            f"vcr_port_file={self.port_file}",
+        ]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=clean_env())
+        deadline = time.monotonic() + 30
+        while not (self.port_file.exists() and self._web_up()):
+            assert self.proc.poll() is None and time.monotonic() < deadline, "mitmweb did not start"
+            time.sleep(0.1)
+        self.port = json.loads(self.port_file.read_text())[0][1]
+
+    def _web_up(self) -> bool:
+        try:
+            self.get("/flows")
+            return True
+        except OSError:
+            return False
+
+    def get(self, path: str) -> object:
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.web_port}{path}", headers={"Authorization": f"Bearer {PASSWORD}"}
+        )
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(20)
+
+
+def post(port: int, body: dict) -> bytes:
+    return subprocess.run(
+        [
+            "curl",
+            "-sS",
+            "-N",
+            f"http://127.0.0.1:{port}/v1/chat/completions",
+            "-H",
+            "content-type: application/json",
+            "-d",
+            json.dumps(body),
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
+
+
+@pytest.fixture
+def upstream():
+    stream = sse_response(
+        chunk("w", 0), tool_chunk('{"city": '), tool_chunk('"Paris"}', "tool_calls"), b"data: [DONE]\n\n"
+    )
+    up = ScriptedUpstream({"/v1/chat/completions": stream})
+    yield up
+    up.close()
+
+
+def flow_named(web: Mitmweb, comment_start: str) -> dict:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for f in web.get("/flows"):
+            if f.get("comment", "").startswith(comment_start):
+                return f
+        time.sleep(0.1)
+    raise AssertionError(f"no flow commented {comment_start!r}: {[f.get('comment') for f in web.get('/flows')]}")
+
+
+def test_view_and_annotations_in_mitmweb(tmp_path, upstream):
+    body = {"model": "m", "messages": [{"role": "user", "content": "weather?"}], "stream": True}
+    web = Mitmweb(tmp_path, "record", upstream.url)
+    try:
+        post(web.port, body)
+        f = flow_named(web, "llm-vcr: recorded to chat_completions-")
+        assert f["marked"] == "💾"  # mitmweb shows the :floppy_disk: marker as its emoji
+        view = web.get(f"/flows/{f['id']}/response/content/llm.json")
+        text = view["text"] if "text" in view else json.dumps(view)
+        assert "chunks: 3" in text and "tool call: get_weather" in text and '"city": "Paris"' in text
+        assert "finish reason: tool_calls" in text
+        auto = web.get(f"/flows/{f['id']}/response/content/auto.json")
+        assert auto.get("view_name", "").lower() == "llm"  # chosen automatically for LLM flows
+    finally:
+        web.stop()
+
+    web = Mitmweb(tmp_path, "replay", upstream.url)
+    try:
+        post(web.port, body)
+        post(web.port, {**body, "messages": [{"role": "user", "content": "other"}]})
+        assert flow_named(web, "llm-vcr: replayed from chat_completions-")["marked"] == "🔁"
+        miss = flow_named(web, "llm-vcr: no recording matched")
+        assert miss["marked"] == "❌" and "messages[0].content" in miss["comment"]
+    finally:
+        web.stop()
