@@ -1,6 +1,7 @@
 """The llm content view and the flow annotations, through a real mitmweb and its REST API."""
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ..reliability.upstream import chunk
-from .harness import ADDON_DIR, ScriptedUpstream, clean_env, sse_response
+from .harness import ADDON_DIR, ROOT, ScriptedUpstream, clean_env, sse_response
 
 PASSWORD = "llm-vcr-test"
 TOOL = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": ""}}
@@ -150,3 +151,38 @@ def test_view_and_annotations_in_mitmweb(tmp_path, upstream):
         assert miss["marked"] == "❌" and "messages[0].content" in miss["comment"]
     finally:
         web.stop()
+
+
+def chromium(*args: str, tmp: Path) -> subprocess.CompletedProcess:
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp / 'chrome'}",
+        "--window-size=1280,800",
+        "--virtual-time-budget=8000",
+    ]
+    return subprocess.run(["chromium", *flags, *args], capture_output=True, text=True, timeout=90)
+
+
+def test_a_browser_renders_the_llm_view(tmp_path, upstream):
+    """Headless Chromium on mitmweb's page for a recorded stream; also makes the README's screenshot."""
+    web = Mitmweb(tmp_path, "record", upstream.url)
+    try:
+        post(web.port, {"model": "m", "messages": [{"role": "user", "content": "weather?"}], "stream": True})
+        f = flow_named(web, "llm-vcr: recorded to chat_completions-")
+        url = f"http://127.0.0.1:{web.web_port}/?token={PASSWORD}#/flows/{f['id']}/response"
+        dom = chromium("--dump-dom", url, tmp=tmp_path).stdout
+        shot = tmp_path / "mitmweb-llm-view.png"
+        chromium(f"--screenshot={shot}", url, tmp=tmp_path)
+    finally:
+        web.stop()
+    assert "tool call: get_weather" in dom and "finish reason: tool_calls" in dom  # rendered in a real browser
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    if os.environ.get("LLM_VCR_UPDATE_DOCS"):  # refresh the README's picture (it differs on every run)
+        (ROOT / "docs" / shot.name).write_bytes(shot.read_bytes())
