@@ -17,13 +17,12 @@ from typing import NamedTuple
 
 import orjson
 
+from . import index
 from .keys import canonical, differences
 from .recording import Recording, RecordingError, ReplayResponse, listing_union
 from .resources import LISTINGS, Resource
 
 log = logging.getLogger("llm_vcr")
-
-_NAME_RE = re.compile(r"^(?P<slug>[a-z_]+)-(?P<key>[0-9a-f]{16})-(?P<seq>\d+)(?:\.partial)?\.json$")
 
 
 def _natural(path: Path) -> tuple[object, ...]:
@@ -53,11 +52,19 @@ class Nearest:
 
 
 class RecordingStore:
-    def __init__(self, root: Path) -> None:
+    """The index of a folder (key -> files in replay order) and the recordings loaded so far.
+
+    Only what matching needs is kept per file (see `index.Entry`); a recording is read on
+    first use and kept, so replay does no disk work after the first hit of each file.
+    """
+
+    def __init__(self, root: Path, use_cache: bool = True) -> None:
         self.root = root
-        self._by_key: dict[str, list[tuple[Path, Recording]]] = {}
+        self.use_cache = use_cache
+        self._by_key: dict[str, list[Path]] = {}
         self._cursor: dict[str, int] = {}
-        self._by_resource: dict[str, list[tuple[Path, Recording]]] = {}
+        self._by_resource: dict[str, list[tuple[Path, str | None]]] = {}  # resource -> (path, model)
+        self._loaded: dict[Path, Recording] = {}
         self._listings: dict[str, ReplayResponse] = {}  # listing resource name -> union, built on use
         self._write_lock = threading.Lock()
         self.report = LoadReport()
@@ -65,46 +72,65 @@ class RecordingStore:
     # ---- loading -------------------------------------------------------------------
 
     def load(self) -> LoadReport:
-        """(Re)read the folder. Bad files are reported and skipped, never fatal."""
-        self._by_key.clear()
-        self._cursor.clear()
-        self._by_resource.clear()
-        self._listings.clear()
+        """(Re)index the folder. Bad files are reported and skipped, never fatal."""
+        for d in (self._by_key, self._cursor, self._by_resource, self._loaded, self._listings):
+            d.clear()
         report = self.report = LoadReport()
         if not self.root.is_dir():
             return report
         _remove_stale_temp_files(self.root)
-        paths = sorted(
-            (p for p in self.root.rglob("*.json") if p.is_file() and not _hidden(p.relative_to(self.root))),
-            key=_natural,
-        )
-        for path in paths:
-            try:
-                rec = read_file(path)
-            except RecordingError as e:
-                report.skipped.append((path, str(e)))
-                continue
-            if rec.partial is not None:
+        cached = index.load_cache(self.root) if self.use_cache else {}
+        fresh: dict[str, tuple[index.Stamp, index.Entry]] = {}
+        for rel, path, stamp in _scan(self.root):
+            hit = cached.get(rel)
+            if hit is not None and hit[0] == stamp:
+                entry = hit[1]
+            else:
+                try:
+                    rec = read_file(path)
+                except RecordingError as e:
+                    report.skipped.append((path, str(e)))
+                    continue
+                entry = index.Entry(rec.key, rec.resource.name if rec.resource else None, rec.model,
+                                    rec.partial is not None)  # fmt: skip
+            fresh[rel] = (stamp, entry)
+            if entry.partial:
                 report.partial += 1
-            elif rec.key is None:
+            elif entry.key is None or entry.resource is None:
                 report.other_apis += 1
             else:
-                self._index(path, rec)
+                self._index(path, entry.key, entry.resource, entry.model)
                 report.loaded += 1
+        for paths in self._by_key.values():
+            if len(paths) > 1:
+                paths.sort(key=_natural)  # "…-10.json" after "…-9.json"
+        report.skipped.sort()
+        if self.use_cache and fresh != cached:
+            index.save_cache(self.root, fresh)
         return report
 
-    def _index(self, path: Path, rec: Recording) -> None:
-        assert rec.key is not None and rec.resource is not None
-        self._by_key.setdefault(rec.key, []).append((path, rec))
-        self._by_resource.setdefault(rec.resource.name, []).append((path, rec))
-        if rec.resource in LISTINGS:
-            self._listings.pop(rec.resource.name, None)  # the union is rebuilt on next use
+    def _index(self, path: Path, key: str, resource: str, model: str | None) -> None:
+        self._by_key.setdefault(key, []).append(path)
+        self._by_resource.setdefault(resource, []).append((path, model))
+        self._listings.pop(resource, None)  # a listing's union is rebuilt on next use
 
     def add(self, path: Path, rec: Recording) -> None:
         """Make a just-written recording servable (auto mode replays what it recorded)."""
-        if rec.partial is None and rec.key is not None:
-            self._index(path, rec)
+        if rec.partial is None and rec.key is not None and rec.resource is not None:
+            self._loaded[path] = rec
+            self._index(path, rec.key, rec.resource.name, rec.model)
             self.report.loaded += 1
+
+    def recording(self, path: Path) -> Recording | None:
+        """The recording in `path`, read on first use; None if it became unreadable since indexing."""
+        rec = self._loaded.get(path)
+        if rec is None:
+            try:
+                rec = self._loaded[path] = read_file(path)
+            except RecordingError as e:
+                log.error(f"llm-vcr: {path} can no longer be read: {e}")
+                return None
+        return rec
 
     # ---- lookup --------------------------------------------------------------------
 
@@ -112,32 +138,50 @@ class RecordingStore:
         return sum(len(v) for v in self._by_key.values())
 
     def paths(self) -> list[Path]:
-        return [p for seq in self._by_key.values() for p, _ in seq]
+        return [p for seq in self._by_key.values() for p in seq]
 
     def entries(self) -> dict[str, list[tuple[Path, Recording]]]:
-        """Every servable recording by key, each list in replay order."""
-        return {k: list(v) for k, v in self._by_key.items()}
+        """Every servable recording by key, each list in replay order (reads every file: for tools)."""
+        out: dict[str, list[tuple[Path, Recording]]] = {}
+        for key, paths in self._by_key.items():
+            recs = [(p, r) for p in paths if (r := self.recording(p)) is not None]
+            if recs:
+                out[key] = recs
+        return out
 
     def take(self, key: str) -> Hit | None:
         """The next recording for `key` in order (the last one repeats), or None on a miss."""
-        entries = self._by_key.get(key)
-        if not entries:
+        paths = self._by_key.get(key)
+        if not paths:
             return None
-        path, rec = entries[0]
-        if rec.resource in LISTINGS:
-            if rec.resource.name not in self._listings:
-                self._listings[rec.resource.name] = listing_union(rec.resource, [r for _, r in entries])
-            return Hit(path, self._listings[rec.resource.name], None)
+        first = self.recording(paths[0])
+        if first is not None and first.resource in LISTINGS:
+            name = first.resource.name
+            if name not in self._listings:
+                recs = [r for p in paths if (r := self.recording(p)) is not None]
+                self._listings[name] = listing_union(first.resource, recs)
+            return Hit(paths[0], self._listings[name], None)
         i = self._cursor.get(key, 0)
         self._cursor[key] = i + 1
-        path, rec = entries[min(i, len(entries) - 1)]
-        return Hit(path, rec.replay, rec)
+        path = paths[min(i, len(paths) - 1)]
+        rec = self.recording(path)
+        return Hit(path, rec.replay, rec) if rec is not None else None
 
-    def nearest(self, resource: Resource, body: object) -> Nearest | None:
-        """The recording of the same resource whose body differs least, to explain a miss."""
+    def nearest(self, resource: Resource, body: object, limit: int = 2000) -> Nearest | None:
+        """The recording of the same resource whose body differs least, to explain a miss.
+
+        Candidates with the same model come first; at most `limit` are read (misses are rare,
+        but a folder may hold 100k files).
+        """
+        model = body.get("model") if isinstance(body, dict) else None
+        candidates = self._by_resource.get(resource.name, [])
+        same = [p for p, m in candidates if m == model]
         best: Nearest | None = None
         want = canonical(body)
-        for path, rec in self._by_resource.get(resource.name, []):
+        for path in (same or [p for p, _ in candidates])[:limit]:
+            rec = self.recording(path)
+            if rec is None:
+                continue
             diffs = differences(want, canonical(rec.body), limit=50)
             if best is None or len(diffs) < len(best.diffs):
                 best = Nearest(rec, path, diffs)
@@ -164,7 +208,7 @@ class RecordingStore:
                 f.flush()
                 os.fsync(f.fileno())
             try:
-                seq = len(self._by_key.get(rec.key, ()))
+                seq = len(self._by_key.get(rec.key, ()))  # a hint: the link below settles it
                 while True:
                     final = self.root / f"{slug}-{rec.key}-{seq:03d}{suffix}"
                     try:
@@ -200,5 +244,17 @@ def _remove_stale_temp_files(root: Path) -> None:
             pass
 
 
-def _hidden(rel: Path) -> bool:
-    return any(part.startswith(".") for part in rel.parts)
+def _scan(root: Path) -> list[tuple[str, Path, index.Stamp]]:
+    """Every *.json file under `root` outside hidden folders: (relative path, path, (size, mtime_ns))."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.endswith(".json") and not name.startswith("."):
+                path = os.path.join(dirpath, name)
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                out.append((os.path.relpath(path, root), Path(path), (st.st_size, st.st_mtime_ns)))
+    return out

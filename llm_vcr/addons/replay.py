@@ -48,7 +48,8 @@ class Replay:
         meta: dict[str, str] = {"resource": resource.name}
         flow.metadata[META] = meta
         try:
-            body = request_body(flow.request.get_content(strict=False)) if resource.has_body else None
+            raw = flow.request.get_content(strict=False) if resource.has_body else None
+            body = request_body(raw)
             if resource.has_body and not isinstance(body, dict):
                 raise ValueError("the request body is JSON but not an object")
         except ValueError as e:
@@ -60,7 +61,8 @@ class Replay:
                 log.warning(f"llm-vcr: {flow.request.pretty_url}: {e}; passed through, not recorded")
             return
         # Recordings store secrets as placeholders: redact the live body the same way to match them.
-        body = secrets.redact(body)
+        if raw and secrets.may_contain(raw):
+            body = secrets.redact(body)
         key = meta["key"] = request_key(flow.request.method, resource, body)
         if vcr.mode == "live":
             meta["outcome"] = "live"

@@ -1,6 +1,6 @@
 import pytest
 
-from llm_vcr.secrets import placeholder, redact, redact_text
+from llm_vcr.secrets import may_contain, placeholder, redact, redact_text
 
 # Canaries: shaped like real credentials, valid for nothing.
 CANARIES = {
@@ -46,3 +46,9 @@ def test_json_values_and_keys_are_redacted_deeply_and_clean_values_kept():
 def test_ordinary_text_is_untouched():
     text = "The sky is blue; skip this; task-force; a bearer of news; eyJ is not a token"
     assert redact_text(text) == text
+
+
+def test_the_raw_pre_check_agrees_with_the_scanner():
+    for kind, canary in CANARIES.items():
+        assert may_contain(f'{{"content": "{canary}"}}'.encode()), kind
+    assert not may_contain(b'{"content": "The sky is blue; skip this; a bearer of news"}')

@@ -115,3 +115,45 @@ def test_temp_files_of_dead_writers_are_removed_and_live_ones_kept(tmp_path):
     (tmp_path / f".tmp-{os.getpid()}-1-def").write_text("{")
     RecordingStore(tmp_path).load()
     assert [p.name for p in tmp_path.iterdir()] == [f".tmp-{os.getpid()}-1-def"]
+
+
+def test_the_index_cache_spares_reading_files_and_notices_changes(tmp_path, monkeypatch):
+    import os
+
+    from llm_vcr import index, store
+
+    for i in range(3):
+        RecordingStore(tmp_path).write(chat(f"q{i}", "a"))
+    assert RecordingStore(tmp_path).load().loaded == 3  # reads every file, fills the cache
+    assert index.cache_path(tmp_path).exists() and not index.cache_path(tmp_path).is_relative_to(tmp_path)
+
+    reads = []
+    real = store.read_file
+    monkeypatch.setattr(store, "read_file", lambda p: reads.append(p.name) or real(p))
+    s = RecordingStore(tmp_path)
+    assert s.load().loaded == 3 and reads == []  # nothing read: the cache knew every file
+
+    changed = sorted(tmp_path.glob("*.json"))[0]
+    changed.write_bytes(chat("edited", "a").dumps())
+    os.utime(changed, ns=(1, 1))
+    assert s.load().loaded == 3 and reads == [changed.name]  # only the changed file is read again
+    assert s.take(chat("edited", "").key) is not None  # and its new key is what matches
+
+    monkeypatch.setattr(index, "CODE_VERSION", "another")  # the code that computes keys changed
+    reads.clear()
+    assert s.load().loaded == 3 and len(reads) == 3
+
+
+def test_recordings_are_read_on_first_use_only(tmp_path, monkeypatch):
+    from llm_vcr import store
+
+    RecordingStore(tmp_path).write(chat("hi", "x"))
+    s = RecordingStore(tmp_path, use_cache=False)
+    s.load()
+    reads = []
+    real = store.read_file
+    monkeypatch.setattr(store, "read_file", lambda p: reads.append(p) or real(p))
+    key = chat("hi", "").key
+    for _ in range(3):
+        assert s.take(key) is not None
+    assert len(reads) == 1
