@@ -63,6 +63,17 @@ class ProxySpec:
         return [mitmdump_path(), *listen, "-s", str(ADDON), *(a for s in sets for a in ("--set", s)), *self.args]
 
 
+def terminate(proc: subprocess.Popen, grace: float = 30) -> None:
+    """SIGTERM (a clean shutdown: mitmproxy runs `done`), SIGKILL after `grace` seconds."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class ProxyProcess:
     """mitmdump with the addon as a child process; a context manager that stops it cleanly."""
 
@@ -112,13 +123,7 @@ class ProxyProcess:
 
     def stop(self) -> dict[str, object]:
         """SIGTERM (the addon then flushes writes and writes its report); the report, or {}."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         if not self._log.closed:
             self._log.close()
         try:

@@ -1,5 +1,6 @@
 import json
 import shutil
+from pathlib import Path
 
 import orjson
 
@@ -129,7 +130,7 @@ def test_the_index_cache_spares_reading_files_and_notices_changes(tmp_path, monk
 
     reads = []
     real = store.read_file
-    monkeypatch.setattr(store, "read_file", lambda p: reads.append(p.name) or real(p))
+    monkeypatch.setattr(store, "read_file", lambda p: reads.append(Path(p).name) or real(p))
     s = RecordingStore(tmp_path)
     assert s.load().loaded == 3 and reads == []  # nothing read: the cache knew every file
 
