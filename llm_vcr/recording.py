@@ -42,6 +42,7 @@ class ReplayResponse:
     headers: dict[str, str] = field(default_factory=dict)
     frames: list[bytes] | None = None  # a stream's pieces (body = their concatenation), for paced replay
     timing: dict[str, JSON] | None = None  # the recording's offsets, for paced replay
+    prepared: object = None  # the proxy's ready-made response object, built on first use (glue's cache)
 
 
 @dataclass

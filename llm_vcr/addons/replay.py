@@ -8,12 +8,14 @@ here still answers with an error: replay never reaches the network.
 from __future__ import annotations
 
 import logging
+import time
 
 from mitmproxy import http
 
 from .. import misses, secrets
 from ..capture import request_body
 from ..keys import request_key
+from ..recording import ReplayResponse
 from ..resources import Resource, classify
 from ..vcr import Vcr
 from .pacer import Pacer
@@ -21,6 +23,17 @@ from .pacer import Pacer
 log = logging.getLogger("llm_vcr")
 
 META = "llm_vcr"  # flow.metadata key: {"key", "resource", "outcome", "recording"}
+
+
+def _response(answer: ReplayResponse) -> http.Response:
+    """A fresh response for `answer`: a copy of one built once per recording (cheaper than make())."""
+    template = answer.prepared
+    if not isinstance(template, http.Response):
+        headers = {"content-type": answer.content_type, **answer.headers, "x-llm-vcr": "replay"}
+        template = answer.prepared = http.Response.make(answer.status, answer.body, headers)
+    response = template.copy()
+    response.timestamp_start = response.timestamp_end = time.time()
+    return response
 
 
 class Replay:
@@ -76,11 +89,7 @@ class Replay:
             flow.marked, flow.comment = ":repeat:", f"llm-vcr: replayed from {path.name}"
             if self.pacer is not None and self.pacer.divert(flow, answer):
                 return  # served at the recorded pace by the loopback pacing server
-            flow.response = http.Response.make(
-                answer.status,
-                answer.body,
-                {"content-type": answer.content_type, **answer.headers, "x-llm-vcr": "replay"},
-            )
+            flow.response = _response(answer)
             flow.is_replay = "response"
             return
         if vcr.mode == "replay":
