@@ -44,7 +44,9 @@ class Replay:
         self.pacer = pacer
 
     def request(self, flow: http.HTTPFlow) -> None:
-        if flow.response is not None or flow.is_replay or not flow.live:
+        # Already answered, or loaded from a file: nothing to do. A client replay (mitmweb's "Replay")
+        # is a request like any other: answered from recordings in replay mode, recorded in record mode.
+        if flow.response is not None or flow.is_replay == "response" or not flow.live:
             return
         resource = classify(flow.request.method, flow.request.path)
         if resource is None:

@@ -341,3 +341,11 @@ def test_replay_counts_tokens_saved_and_served_recordings(vcr, tmp_path):
         replay.request(llm_flow({"model": "m", "messages": []}))
     report = state.report()
     assert report["tokens_saved"] == 42 and report["hits"] == 2 and report["unused"] == [SEED.name]
+
+
+def test_a_client_replay_in_replay_mode_is_answered_from_recordings(vcr):
+    _, _, replay, _ = vcr
+    f = llm_flow({**SEED_BODY, "temperature": 0.9})
+    f.is_replay = "request"  # mitmweb's "Replay" button
+    replay.request(f)
+    assert f.response is not None and f.response.status_code == 404  # a miss, never the network
