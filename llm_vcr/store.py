@@ -80,20 +80,20 @@ class RecordingStore:
             return report
         _remove_stale_temp_files(self.root)
         cached = index.load_cache(self.root) if self.use_cache else {}
+        files = _scan(self.root)
+        todo = [name for rel, name, stamp in files if (hit := cached.get(rel)) is None or hit[0] != stamp]
+        computed = index_files(todo)
         fresh: dict[str, tuple[index.Stamp, index.Entry]] = {}
-        for rel, name, stamp in _scan(self.root):
+        for rel, name, stamp in files:
             path = Path(name)
-            hit = cached.get(rel)
-            if hit is not None and hit[0] == stamp:
-                entry = hit[1]
+            got = computed.get(name)
+            if got is None:
+                entry = cached[rel][1]
+            elif isinstance(got, str):
+                report.skipped.append((path, got))
+                continue
             else:
-                try:
-                    rec = read_file(name)
-                except RecordingError as e:
-                    report.skipped.append((path, str(e)))
-                    continue
-                entry = index.Entry(rec.key, rec.resource.name if rec.resource else None, rec.model,
-                                    rec.partial is not None)  # fmt: skip
+                entry = got
             fresh[rel] = (stamp, entry)
             if entry.partial:
                 report.partial += 1
@@ -219,6 +219,42 @@ class RecordingStore:
                         seq += 1
             finally:
                 tmp.unlink(missing_ok=True)
+
+
+PARALLEL_FROM = 20_000  # files to index before a process pool pays for its start-up (~0.3 s a worker)
+
+
+def _entries(names: list[str]) -> list[tuple[str, index.Entry | str]]:
+    """Index entries (or the reason a file is unusable) for files: the per-file indexing work."""
+    out: list[tuple[str, index.Entry | str]] = []
+    for name in names:
+        try:
+            rec = read_file(name)
+        except RecordingError as e:
+            out.append((name, str(e)))
+            continue
+        out.append((name, index.Entry(rec.key, rec.resource.name if rec.resource else None, rec.model,
+                                      rec.partial is not None)))  # fmt: skip
+    return out
+
+
+def index_files(names: list[str]) -> dict[str, index.Entry | str]:
+    """Index many files, on every core when there are enough of them (a first start over 100k files)."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(names) < PARALLEL_FROM or workers < 2:
+        return dict(_entries(names))
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = max(1000, len(names) // (workers * 4))
+    batches = [names[i : i + size] for i in range(0, len(names), size)]
+    try:
+        # spawn, not fork: the proxy has threads, and a forked child would inherit their locks.
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            return {name: got for batch in pool.map(_entries, batches) for name, got in batch}
+    except Exception as e:  # a pool that cannot start costs time, never correctness
+        log.warning(f"llm-vcr: indexing in {workers} processes failed ({e}); indexing in this one")
+        return dict(_entries(names))
 
 
 def read_file(path: Path | str) -> Recording:

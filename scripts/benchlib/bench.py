@@ -410,18 +410,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="fewer runs and smaller folders (a smoke run)")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "bench")
-    ap.add_argument("--only", choices=["replay"], help="run one section (printed, not written to docs/)")
+    ap.add_argument("--only", choices=["replay", "scale"], help="run one section (printed, not written to docs/)")
     args = ap.parse_args()
     runs, seconds, rounds = (8, 2, 1) if args.quick else (30, 4, 6)
     sizes = [1000, 10000] if args.quick else [1000, 10000, 100000]
     work = Path(tempfile.mkdtemp(prefix="llm-vcr-bench-"))
     up_port = free_port()
     up = Proc([sys.executable, str(HERE / "upstream.py"), str(up_port)], up_port)
-    if args.only == "replay":
+    if args.only:
         try:
-            print(json.dumps(replay_throughput(up_port, work, seconds, rounds), indent=2))
+            section = (replay_throughput(up_port, work, seconds, rounds) if args.only == "replay"
+                       else scale(work, sizes, lookups=300))  # fmt: skip
+            print(json.dumps(section, indent=2))
         finally:
             up.stop()
+            shutil.rmtree(work, ignore_errors=True)
         return
     try:
         res = {

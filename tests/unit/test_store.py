@@ -158,3 +158,18 @@ def test_recordings_are_read_on_first_use_only(tmp_path, monkeypatch):
     for _ in range(3):
         assert s.take(key) is not None
     assert len(reads) == 1
+
+
+def test_many_files_are_indexed_in_a_process_pool_with_the_same_result(tmp_path, monkeypatch):
+    from llm_vcr import store
+
+    for i in range(30):
+        RecordingStore(tmp_path).write(chat(f"q{i}", "a"))
+    (tmp_path / "bad.json").write_text("{")
+    serial = RecordingStore(tmp_path, use_cache=False)
+    serial_report = serial.load()
+    monkeypatch.setattr(store, "PARALLEL_FROM", 10)
+    pooled = RecordingStore(tmp_path, use_cache=False)
+    pooled_report = pooled.load()
+    assert pooled_report == serial_report and pooled_report.loaded == 30 and len(pooled_report.skipped) == 1
+    assert pooled.entries().keys() == serial.entries().keys()
