@@ -35,42 +35,42 @@ def _parser(framing: Framing) -> SSEParser | NDJSONParser:
 
 @dataclass
 class StreamCapture:
-    """Per-flow state of a streamed response being teed to the client."""
+    """Per-flow state of a streamed response being teed to the client.
+
+    `feed` runs on the event loop for every network read and only keeps the read and its
+    arrival time; `finish` (on the writer thread) runs the incremental parser over the reads
+    in order, so each event gets the arrival time of the read that completed it.
+    """
 
     framing: Framing = Framing.SSE_DATA
-    encoded: bool = False  # content-encoded reads are kept raw and parsed at the end
-    parser: SSEParser | NDJSONParser = field(init=False)
+    encoded: bool = False  # content-encoded reads are decoded whole, then parsed (no per-event times)
     events: list[SSEEvent] = field(default_factory=list)
-    raw: list[bytes] = field(default_factory=list)
+    reads: list[tuple[float, bytes]] = field(default_factory=list)  # (offset, bytes) of each network read
     done: bool = False  # data: [DONE] seen (SSE_DATA framing)
     t0: float = 0.0  # when the request started (epoch seconds): offsets count from there
     headers_at: float | None = None  # offset of the response headers
     offsets: list[float] = field(default_factory=list)  # offset of each event, when reads were plain
     end_at: float | None = None  # offset of the end marker or the end of the stream
 
-    def __post_init__(self) -> None:
-        self.parser = _parser(self.framing)
-
     def feed(self, data: bytes) -> None:
-        self.raw.append(data)
-        if self.encoded or self.done:
-            return
-        now = time.time() - self.t0
-        for ev in self.parser.feed(data):
-            self._add(ev, now)
+        self.reads.append((time.time() - self.t0, data))  # all the event loop pays per read
 
-    def finish(self, decoded: bytes | None = None) -> None:
-        """End of stream. `decoded` is the whole body when reads were content-encoded."""
-        now = time.time() - self.t0
+    def finish(self, decoded: bytes | None = None, ended_at: float | None = None) -> None:
+        """Parse what was read. `decoded`: the whole body when reads were content-encoded."""
+        end = ended_at if ended_at is not None else (self.reads[-1][0] if self.reads else 0.0)
+        parser = _parser(self.framing)
         if decoded is not None:
-            self.parser = _parser(self.framing)
-            for ev in self.parser.feed(decoded):
+            for ev in parser.feed(decoded):
                 self._add(ev, None)  # arrival times of encoded events are unknown
+        elif not self.encoded:
+            for at, data in self.reads:
+                for ev in parser.feed(data):
+                    self._add(ev, at)
         if not self.done:
-            for ev in self.parser.finish():
-                self._add(ev, now)
+            for ev in parser.finish():
+                self._add(ev, end)
         if self.end_at is None:
-            self.end_at = now
+            self.end_at = end
 
     def _add(self, ev: SSEEvent, at: float | None) -> None:
         if self.done:
@@ -95,7 +95,7 @@ class StreamCapture:
 
     @property
     def body(self) -> bytes:
-        return b"".join(self.raw)
+        return b"".join(data for _, data in self.reads)
 
 
 def loads(data: bytes | str) -> JSON:

@@ -1,8 +1,9 @@
 """Tee LLM responses into recordings while they reach the client untouched and live.
 
 Streamed responses (SSE, NDJSON) get a stream callable in `responseheaders` that forwards every read at
-once and feeds a copy to an incremental parser; buffered answers are taken in `response`.
-Building and writing the recording happens on the writer thread (see `Vcr.persist`).
+once and keeps a copy with its arrival time; buffered answers are taken in `response`. Parsing the
+stream (the incremental parser, over the kept reads), building and writing the recording happen on
+the writer thread (see `Vcr.persist`): the event loop pays one list append per read.
 """
 
 from __future__ import annotations

@@ -99,15 +99,22 @@ def addon(*sets: str) -> list[str]:
     return ["-s", str(ROOT / "addon" / "llm_vcr.py"), *(a for s in sets for a in ("--set", s))]
 
 
+DONE = b"data: [DONE]"
+LAST_DONE: list[float] = []  # when [DONE] arrived in the last post(): where SDK clients stop reading
+
+
 def post(conn: http.client.HTTPConnection, body: bytes) -> tuple[float, float, bytes]:
     """(time to first body byte, total time, body) of one request on a kept-alive connection."""
     t0 = time.perf_counter()
     conn.request("POST", "/v1/chat/completions", body=body, headers={"content-type": "application/json"})
     resp = conn.getresponse()
     first, data = None, b""
+    LAST_DONE.clear()
     while chunk := resp.read1(65536):
         first = first or time.perf_counter() - t0
         data += chunk
+        if not LAST_DONE and DONE in data[-len(chunk) - len(DONE) :]:
+            LAST_DONE.append(time.perf_counter() - t0)
     assert resp.status == 200, (resp.status, data[:300])
     return first or 0.0, time.perf_counter() - t0, data
 
@@ -120,6 +127,7 @@ def record_path(up_port: int, work: Path, runs: int) -> dict:
     configs = {
         "direct": None,
         "mitmdump streaming": mitmdump(up_port, "--set", "stream_large_bodies=1", work=work, name="plain"),
+        "one-line tap addon": mitmdump(up_port, "-s", str(HERE / "tap.py"), work=work, name="tap"),
         "llm-vcr record": mitmdump(up_port, *addon("vcr_mode=record", f"vcr_dir={work / 'rec-path'}"), work=work,
                                    name="record"),
     }  # fmt: skip
@@ -127,18 +135,24 @@ def record_path(up_port: int, work: Path, runs: int) -> dict:
     conns = {n: http.client.HTTPConnection("127.0.0.1", p.port if p else up_port) for n, p in configs.items()}
     ttfb: dict[str, list[float]] = {n: [] for n in configs}
     total: dict[str, list[float]] = {n: [] for n in configs}
+    done: dict[str, list[float]] = {n: [] for n in configs}
     for _ in range(runs):
         for name in random.sample(list(configs), len(configs)):  # interleaved, shuffled: noise hits all alike
             first, whole, _ = post(conns[name], body)
             ttfb[name].append(first * 1000)
             total[name].append(whole * 1000)
+            done[name].append(LAST_DONE[0] * 1000)
     for p in configs.values():
         if p:
             p.stop()
-    out = {n: {"ttfb_ms": statistics.median(ttfb[n]), "total_ms": statistics.median(total[n])} for n in configs}
+    out = {n: {"ttfb_ms": statistics.median(ttfb[n]), "total_ms": statistics.median(total[n]),
+               "done_ms": statistics.median(done[n])} for n in configs}  # fmt: skip
     base = out["mitmdump streaming"]
     out["llm-vcr record"]["ttfb_added_ms"] = out["llm-vcr record"]["ttfb_ms"] - base["ttfb_ms"]
     out["llm-vcr record"]["total_ratio"] = out["llm-vcr record"]["total_ms"] / base["total_ms"]
+    out["llm-vcr record"]["done_ratio"] = out["llm-vcr record"]["done_ms"] / base["done_ms"]
+    tap = out["one-line tap addon"]
+    out["llm-vcr record"]["total_vs_tap_ratio"] = out["llm-vcr record"]["total_ms"] / tap["total_ms"]
     return out
 
 
@@ -347,12 +361,14 @@ def _loop_latency(up_port: int, work: Path, folder: Path, probe: bytes, mode: st
 
 def table(res: dict) -> str:
     rp = res["record_path"]
-    lines = ["| record path (paced 20-chunk stream) | TTFB median | stream total median |", "|---|---|---|"]
+    lines = ["| record path (paced 20-chunk stream) | TTFB median | data: [DONE] median | stream end median |",
+             "|---|---|---|---|"]  # fmt: skip
     for name, r in rp.items():
-        lines.append(f"| {name} | {r['ttfb_ms']:.1f} ms | {r['total_ms']:.1f} ms |")
+        lines.append(f"| {name} | {r['ttfb_ms']:.1f} ms | {r['done_ms']:.1f} ms | {r['total_ms']:.1f} ms |")
     r = rp["llm-vcr record"]
     lines.append(f"| **llm-vcr record vs streaming mitmdump** | **{r['ttfb_added_ms']:+.1f} ms** | "
-                 f"**{(r['total_ratio'] - 1) * 100:+.1f} %** |")  # fmt: skip
+                 f"**{(r['done_ratio'] - 1) * 100:+.1f} %** | **{(r['total_ratio'] - 1) * 100:+.1f} %** |")  # fmt: skip
+    lines.append(f"| **llm-vcr record vs the one-line tap** | | | **{(r['total_vs_tap_ratio'] - 1) * 100:+.1f} %** |")
     lines += ["", "| replay throughput (wrk, 8 connections) | non-streaming | 200-chunk stream |", "|---|---|---|"]
     t = res["replay_throughput"]
     for name in t["json"]:
@@ -410,7 +426,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="fewer runs and smaller folders (a smoke run)")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "bench")
-    ap.add_argument("--only", choices=["replay", "scale"], help="run one section (printed, not written to docs/)")
+    ap.add_argument("--only", choices=["record", "replay", "scale"],
+                    help="run one section (printed, not written to docs/)")  # fmt: skip
     args = ap.parse_args()
     runs, seconds, rounds = (8, 2, 1) if args.quick else (30, 4, 6)
     sizes = [1000, 10000] if args.quick else [1000, 10000, 100000]
@@ -419,8 +436,9 @@ def main() -> None:
     up = Proc([sys.executable, str(HERE / "upstream.py"), str(up_port)], up_port)
     if args.only:
         try:
-            section = (replay_throughput(up_port, work, seconds, rounds) if args.only == "replay"
-                       else scale(work, sizes, lookups=300))  # fmt: skip
+            section = {"record": lambda: record_path(up_port, work, runs),
+                       "replay": lambda: replay_throughput(up_port, work, seconds, rounds),
+                       "scale": lambda: scale(work, sizes, lookups=300)}[args.only]()  # fmt: skip
             print(json.dumps(section, indent=2))
         finally:
             up.stop()
