@@ -46,7 +46,6 @@ class Hit(NamedTuple):
 
 @dataclass
 class Nearest:
-    recording: Recording
     path: Path
     diffs: list[str]
 
@@ -185,7 +184,7 @@ class RecordingStore:
                 continue
             diffs = differences(want, canonical(rec.body), limit=50)
             if best is None or len(diffs) < len(best.diffs):
-                best = Nearest(rec, path, diffs)
+                best = Nearest(path, diffs)
         if best is not None:
             best.diffs = best.diffs[:5]
         return best

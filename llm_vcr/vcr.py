@@ -21,6 +21,7 @@ from .store import RecordingStore
 log = logging.getLogger("llm_vcr")
 
 MODES = ("replay", "record", "auto", "live")
+META = "llm_vcr"  # flow.metadata key: {"resource", "key", "outcome", "recording", "paced_from", …}
 SECRET_POLICIES = ("redact", "refuse")
 
 

@@ -19,12 +19,11 @@ from mitmproxy import ctx, exceptions, http
 
 from ..pacing import Schedule, parse_speed, schedule
 from ..recording import ReplayResponse
-from ..vcr import Vcr
+from ..vcr import META, Vcr
 
 log = logging.getLogger("llm_vcr")
 
 TOKEN_HEADER = "x-llm-vcr-replay"
-META = "llm_vcr"
 
 
 class Pacer:

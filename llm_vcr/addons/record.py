@@ -16,8 +16,7 @@ from mitmproxy.net import encoding
 from ..capture import StreamCapture, json_recording, request_body, stream_recording
 from ..recording import Recording
 from ..resources import BY_NAME
-from ..vcr import Vcr
-from .replay import META
+from ..vcr import META, Vcr
 
 log = logging.getLogger("llm_vcr")
 

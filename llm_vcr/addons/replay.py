@@ -7,8 +7,10 @@ here still answers with an error: replay never reaches the network.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 
 from mitmproxy import http
 
@@ -17,12 +19,10 @@ from ..capture import request_body
 from ..keys import request_key
 from ..recording import ReplayResponse
 from ..resources import Resource, classify
-from ..vcr import Vcr
+from ..vcr import META, Vcr
 from .pacer import Pacer
 
 log = logging.getLogger("llm_vcr")
-
-META = "llm_vcr"  # flow.metadata key: {"key", "resource", "outcome", "recording"}
 
 
 def _response(answer: ReplayResponse) -> http.Response:
@@ -43,22 +43,28 @@ class Replay:
         self.vcr = vcr
         self.pacer = pacer
 
-    def request(self, flow: http.HTTPFlow) -> None:
+    def request(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
+        """Synchronous on every path but a miss, which returns an awaitable (mitmproxy awaits it):
+        explaining a miss reads other recordings, and that disk work must not stall the event loop."""
         # Already answered, or loaded from a file: nothing to do. A client replay (mitmweb's "Replay")
         # is a request like any other: answered from recordings in replay mode, recorded in record mode.
         if flow.response is not None or flow.is_replay == "response" or not flow.live:
-            return
+            return None
         resource = classify(flow.request.method, flow.request.path)
         if resource is None:
-            return  # not LLM traffic: untouched in every mode
+            return None  # not LLM traffic: untouched in every mode
         try:
-            self._handle(flow, resource)
+            return self._handle(flow, resource)
         except Exception as e:
-            log.exception("llm-vcr: error while handling an LLM request")
-            if self.vcr.mode == "replay":
-                self._answer(flow, misses.internal(e))
+            self._failed(flow, e)
+            return None
 
-    def _handle(self, flow: http.HTTPFlow, resource: Resource) -> None:
+    def _failed(self, flow: http.HTTPFlow, error: Exception) -> None:
+        log.exception("llm-vcr: error while handling an LLM request", exc_info=error)
+        if self.vcr.mode == "replay":
+            self._answer(flow, misses.internal(error))
+
+    def _handle(self, flow: http.HTTPFlow, resource: Resource) -> Awaitable[None] | None:
         vcr = self.vcr
         meta: dict[str, str] = {"resource": resource.name}
         flow.metadata[META] = meta
@@ -74,14 +80,14 @@ class Replay:
                 self._answer(flow, misses.unmatchable(str(e)))
             else:
                 log.warning(f"llm-vcr: {flow.request.pretty_url}: {e}; passed through, not recorded")
-            return
+            return None
         # Recordings store secrets as placeholders: redact the live body the same way to match them.
         if raw and secrets.may_contain(raw):
             body = secrets.redact(body)
         key = meta["key"] = request_key(flow.request.method, resource, body)
         if vcr.mode == "live":
             meta["outcome"] = "live"
-            return
+            return None
         if vcr.replays and (hit := vcr.store.take(key)) is not None:
             path, answer, rec = hit
             meta.update(outcome="replayed", recording=str(path))
@@ -90,20 +96,27 @@ class Replay:
             vcr.stats.tokens_saved += rec.tokens if rec is not None else 0
             flow.marked, flow.comment = ":repeat:", f"llm-vcr: replayed from {path.name}"
             if self.pacer is not None and self.pacer.divert(flow, answer):
-                return  # served at the recorded pace by the loopback pacing server
+                return None  # served at the recorded pace by the loopback pacing server
             flow.response = _response(answer)
             flow.is_replay = "response"
-            return
+            return None
         if vcr.mode == "replay":
             vcr.stats.misses += 1
             vcr.stats.miss_keys.append(key)
             meta["outcome"] = "miss"
-            answer = misses.miss(flow.request.method, resource, key, vcr.store.root, vcr.store.nearest(resource, body))
+            return self._miss(flow, resource, key, body)
+        meta["outcome"] = "recording"  # the Record addon tees the response
+        return None
+
+    async def _miss(self, flow: http.HTTPFlow, resource: Resource, key: str, body: object) -> None:
+        try:
+            nearest = await asyncio.to_thread(self.vcr.store.nearest, resource, body)
+            answer = misses.miss(flow.request.method, resource, key, self.vcr.store.root, nearest)
             log.warning(answer.message)
             flow.marked, flow.comment = ":x:", answer.message
             self._answer(flow, answer)
-            return
-        meta["outcome"] = "recording"  # the Record addon tees the response
+        except Exception as e:  # still an answer: a miss must never reach the upstream
+            self._failed(flow, e)
 
     @staticmethod
     def _answer(flow: http.HTTPFlow, answer: misses.ErrorAnswer) -> None:

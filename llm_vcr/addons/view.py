@@ -18,10 +18,9 @@ from ..assemble import assemble, render
 from ..capture import loads
 from ..recording import Recording, RecordingError
 from ..resources import Framing, Resource, classify
+from ..vcr import META
 
 log = logging.getLogger("llm_vcr")
-
-META = "llm_vcr"
 
 
 def _chunks(resource: Resource, data: bytes, content_type: str) -> tuple[list[object], bool]:

@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import re
+import socket
 import ssl
 import subprocess
 import threading
@@ -26,6 +27,13 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     env.update(extra)
     return env
+
+
+def free_port() -> int:
+    """A port free right now (for programs that cannot report the port they bound, like mitmweb's UI)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None, log: Path | None = None):

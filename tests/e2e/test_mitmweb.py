@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ..reliability.upstream import chunk
-from .harness import ADDON_DIR, ROOT, ScriptedUpstream, clean_env, sse_response
+from .harness import ADDON_DIR, ROOT, ScriptedUpstream, clean_env, free_port, sse_response
 
 PASSWORD = "llm-vcr-test"
 TOOL = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": ""}}
@@ -30,12 +29,6 @@ def tool_chunk(args: str, finish: str | None = None) -> bytes:
         ],
     }
     return b"data: " + json.dumps(data).encode() + b"\n\n"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Mitmweb:

@@ -9,15 +9,9 @@ import time
 
 from llm_vcr import sse
 
-from .harness import ROOT, clean_env
+from .harness import ROOT, clean_env, free_port
 
 README = (ROOT / "README.md").read_text()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_quick_start_replays_a_stream_from_the_bundled_recordings(tmp_path):

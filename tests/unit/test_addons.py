@@ -70,13 +70,20 @@ def test_hit_is_answered_in_request(vcr, tmp_path):
     assert f.metadata["llm_vcr"]["outcome"] == "replayed" and state.stats.hits == 1
 
 
-def test_miss_is_a_loud_non_retried_404(vcr, tmp_path):
+async def ask(replay, flow) -> None:
+    """Run the request hook as mitmproxy does: a miss returns an awaitable (explained off the loop)."""
+    pending = replay.request(flow)
+    if pending is not None:
+        await pending
+
+
+async def test_miss_is_a_loud_non_retried_404(vcr, tmp_path):
     tctx, state, replay, _ = vcr
     shutil.copy(SEED, tmp_path / SEED.name)
     tctx.configure(replay, vcr_dir=str(tmp_path / "."))
     body = {**SEED_BODY, "temperature": 0.5}
     f = llm_flow(body)
-    replay.request(f)
+    await ask(replay, f)
     assert f.response.status_code == 404 and f.response.headers["x-should-retry"] == "false"
     err = orjson.loads(f.response.content)["error"]
     assert err["type"] == "llm_vcr_no_recording" and err["request_key"] in err["message"]
@@ -343,9 +350,17 @@ def test_replay_counts_tokens_saved_and_served_recordings(vcr, tmp_path):
     assert report["tokens_saved"] == 42 and report["hits"] == 2 and report["unused"] == [SEED.name]
 
 
-def test_a_client_replay_in_replay_mode_is_answered_from_recordings(vcr):
+async def test_a_client_replay_in_replay_mode_is_answered_from_recordings(vcr):
     _, _, replay, _ = vcr
     f = llm_flow({**SEED_BODY, "temperature": 0.9})
     f.is_replay = "request"  # mitmweb's "Replay" button
-    replay.request(f)
+    await ask(replay, f)
     assert f.response is not None and f.response.status_code == 404  # a miss, never the network
+
+
+async def test_a_failure_while_explaining_a_miss_still_answers(vcr, monkeypatch):
+    _, state, replay, _ = vcr
+    monkeypatch.setattr(state.store, "nearest", lambda resource, body: 1 / 0)
+    f = llm_flow({"model": "m", "messages": []})
+    await ask(replay, f)
+    assert f.response.status_code == 500 and f.response.headers["x-should-retry"] == "false"
