@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .resources import (
+from llm_vcr.apis import (  # fmt: skip
     CHAT,
     COMPLETIONS,
     EMBEDDINGS,
@@ -19,7 +19,7 @@ from .resources import (
     OLLAMA_GENERATE,
     RESPONSES,
     Resource,
-)  # fmt: skip
+)
 
 JSON = Any
 

@@ -17,11 +17,10 @@ from typing import Any
 
 import orjson
 
-from . import envelopes
-from .ndjson import NDJSONParser
-from .recording import Recording
-from .resources import Framing, Resource
-from .sse import SSEEvent, SSEParser
+from llm_vcr.apis import Framing, Resource, envelopes
+from llm_vcr.framings.ndjson import NDJSONParser
+from llm_vcr.framings.sse import SSEEvent, SSEParser
+from llm_vcr.store.recording import Recording
 
 JSON = Any
 

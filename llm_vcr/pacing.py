@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .recording import ReplayResponse
+from llm_vcr.store.recording import ReplayResponse
 
 
 def parse_speed(value: str) -> float | None:

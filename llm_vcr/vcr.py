@@ -15,8 +15,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .recording import Recording
-from .store import RecordingStore
+from llm_vcr.store import RecordingStore
+from llm_vcr.store.recording import Recording
 
 log = logging.getLogger("llm_vcr")
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from llm_vcr.addons.commands import Commands
+from llm_vcr.addons.offline import OfflineGuard
+from llm_vcr.addons.pacer import Pacer
+from llm_vcr.addons.record import Record
+from llm_vcr.addons.replay import Replay
+from llm_vcr.addons.settings import Settings
+from llm_vcr.addons.view import View
+
 from ..vcr import Vcr
-from .commands import Commands
-from .offline import OfflineGuard
-from .pacer import Pacer
-from .record import Record
-from .replay import Replay
-from .settings import Settings
-from .view import View
 
 
 def make_addons(vcr: Vcr | None = None) -> list[object]:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from mitmproxy import command, ctx, flow, http
 
-from ..capture import recording_from_exchange
-from ..resources import classify
-from ..vcr import MODES, Vcr
-from .settings import write_report
+from llm_vcr.addons.settings import write_report
+from llm_vcr.apis import classify
+from llm_vcr.capture import recording_from_exchange
+from llm_vcr.vcr import MODES, Vcr
 
 log = logging.getLogger("llm_vcr")
 

@@ -14,8 +14,8 @@ import logging
 from mitmproxy import ctx, http
 from mitmproxy.proxy import server_hooks
 
-from ..resources import classify
-from ..vcr import Vcr
+from llm_vcr.apis import classify
+from llm_vcr.vcr import Vcr
 
 log = logging.getLogger("llm_vcr")
 

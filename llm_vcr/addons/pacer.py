@@ -17,9 +17,9 @@ import time
 
 from mitmproxy import ctx, exceptions, http
 
-from ..pacing import Schedule, parse_speed, schedule
-from ..recording import ReplayResponse
-from ..vcr import META, Vcr
+from llm_vcr.pacing import Schedule, parse_speed, schedule
+from llm_vcr.store.recording import ReplayResponse
+from llm_vcr.vcr import META, Vcr
 
 log = logging.getLogger("llm_vcr")
 

@@ -13,10 +13,10 @@ import logging
 from mitmproxy import ctx, hooks, http
 from mitmproxy.net import encoding
 
-from ..capture import StreamCapture, json_recording, request_body, stream_recording
-from ..recording import Recording
-from ..resources import BY_NAME
-from ..vcr import META, Vcr
+from llm_vcr.apis import BY_NAME
+from llm_vcr.capture import StreamCapture, json_recording, request_body, stream_recording
+from llm_vcr.store.recording import Recording
+from llm_vcr.vcr import META, Vcr
 
 log = logging.getLogger("llm_vcr")
 

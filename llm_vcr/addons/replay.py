@@ -14,13 +14,14 @@ from collections.abc import Awaitable
 
 from mitmproxy import http
 
-from .. import misses, secrets
-from ..capture import request_body
-from ..keys import request_key
-from ..recording import ReplayResponse
-from ..resources import Resource, classify
-from ..vcr import META, Vcr
-from .pacer import Pacer
+from llm_vcr import redaction
+from llm_vcr.addons.pacer import Pacer
+from llm_vcr.apis import Resource, classify
+from llm_vcr.capture import request_body
+from llm_vcr.matching import misses
+from llm_vcr.matching.keys import request_key
+from llm_vcr.store.recording import ReplayResponse
+from llm_vcr.vcr import META, Vcr
 
 log = logging.getLogger("llm_vcr")
 
@@ -82,8 +83,8 @@ class Replay:
                 log.warning(f"llm-vcr: {flow.request.pretty_url}: {e}; passed through, not recorded")
             return None
         # Recordings store secrets as placeholders: redact the live body the same way to match them.
-        if raw and secrets.may_contain(raw):
-            body = secrets.redact(body)
+        if raw and redaction.may_contain(raw):
+            body = redaction.redact(body)
         key = meta["key"] = request_key(flow.request.method, resource, body)
         if vcr.mode == "live":
             meta["outcome"] = "live"

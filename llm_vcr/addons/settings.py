@@ -10,7 +10,7 @@ from typing import Optional
 
 from mitmproxy import ctx
 
-from ..vcr import MODES, SECRET_POLICIES, Vcr
+from llm_vcr.vcr import MODES, SECRET_POLICIES, Vcr
 
 log = logging.getLogger("llm_vcr")
 

@@ -13,12 +13,12 @@ import logging
 from mitmproxy import contentviews, ctx, http
 from mitmproxy.contentviews import Contentview, Metadata, SyntaxHighlight
 
-from .. import ndjson, sse
-from ..assemble import assemble, render
-from ..capture import loads
-from ..recording import Recording, RecordingError
-from ..resources import Framing, Resource, classify
-from ..vcr import META
+from llm_vcr.apis import Framing, Resource, classify
+from llm_vcr.assemble import assemble, render
+from llm_vcr.capture import loads
+from llm_vcr.framings import ndjson, sse
+from llm_vcr.store.recording import Recording, RecordingError
+from llm_vcr.vcr import META
 
 log = logging.getLogger("llm_vcr")
 

@@ -27,9 +27,9 @@ import orjson
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from llm_vcr.keys import request_key  # noqa: E402
-from llm_vcr.resources import CHAT  # noqa: E402
-from llm_vcr.runner import terminate  # noqa: E402
+from llm_vcr.apis import CHAT  # noqa: E402
+from llm_vcr.cli.run import terminate  # noqa: E402
+from llm_vcr.matching.keys import request_key  # noqa: E402
 
 BIN = Path(sys.executable).parent
 HERE = Path(__file__).resolve().parent

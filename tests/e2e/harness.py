@@ -16,7 +16,7 @@ import traceback
 import urllib.request
 from pathlib import Path
 
-from llm_vcr.runner import ProxyProcess, ProxySpec
+from llm_vcr.cli.run import ProxyProcess, ProxySpec
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDON_DIR = ROOT / "addon"

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from llm_vcr import sse
+from llm_vcr.framings import sse
 
 from .harness import Mitmdump
 

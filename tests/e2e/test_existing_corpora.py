@@ -6,9 +6,9 @@ import openai
 from openai.types import Completion, CreateEmbeddingResponse
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from llm_vcr.recording import Recording
-from llm_vcr.resources import CHAT, COMPLETIONS, EMBEDDINGS, MODELS
+from llm_vcr.apis import CHAT, COMPLETIONS, EMBEDDINGS, MODELS
 from llm_vcr.store import RecordingStore
+from llm_vcr.store.recording import Recording
 
 from ..conftest import CORPUS, SEED
 from .harness import Mitmdump

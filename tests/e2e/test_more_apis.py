@@ -8,7 +8,7 @@ import ollama
 import openai
 import pytest
 
-from llm_vcr import sse
+from llm_vcr.framings import sse
 from llm_vcr.store import RecordingStore
 
 from .harness import Mitmdump, ScriptedUpstream, json_response, raw_response

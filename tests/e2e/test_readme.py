@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 
-from llm_vcr import sse
+from llm_vcr.framings import sse
 
 from .harness import ROOT, clean_env, free_port
 

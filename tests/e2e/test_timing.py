@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from llm_vcr.sse import SSEParser
+from llm_vcr.framings.sse import SSEParser
 
 from ..reliability.upstream import chunk
 from .harness import Mitmdump, ScriptedUpstream

@@ -7,7 +7,7 @@ from collections import Counter
 
 import httpx2
 
-from llm_vcr import sse
+from llm_vcr.framings import sse
 from llm_vcr.store import RecordingStore
 
 from ..e2e.harness import Mitmdump

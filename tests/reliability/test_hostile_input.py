@@ -7,7 +7,7 @@ import json
 import pytest
 from mitmproxy.net import encoding
 
-from llm_vcr import sse
+from llm_vcr.framings import sse
 from llm_vcr.store import RecordingStore
 
 from ..e2e.harness import Mitmdump, ScriptedUpstream, json_response, sse_response

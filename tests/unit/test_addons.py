@@ -9,8 +9,8 @@ from mitmproxy import http
 from mitmproxy.addons.proxyserver import Proxyserver
 from mitmproxy.test import taddons, tflow, tutils
 
-from llm_vcr import sse
 from llm_vcr.addons import make_addons
+from llm_vcr.framings import sse
 from llm_vcr.store import read_file
 
 from ..conftest import SEED

@@ -1,7 +1,7 @@
 import json
 
+from llm_vcr.apis import CHAT, EMBEDDINGS, MESSAGES, MODELS, OLLAMA_CHAT, RESPONSES
 from llm_vcr.assemble import assemble, render
-from llm_vcr.resources import CHAT, EMBEDDINGS, MESSAGES, MODELS, OLLAMA_CHAT, RESPONSES
 
 from ..e2e.wire import TEXT, anthropic_stream_lines, ollama_chat_lines, responses_events
 
@@ -50,7 +50,7 @@ def test_responses_stream():
 
 
 def test_anthropic_stream():
-    from llm_vcr import sse
+    from llm_vcr.framings import sse
 
     events = sse.parse("\n".join(anthropic_stream_lines()).encode() + b"\n")
     ans = assemble(MESSAGES, [json.loads(e.data) for e in events], streaming=True)

@@ -1,8 +1,7 @@
 import pytest
 
-from llm_vcr import envelopes
+from llm_vcr.apis import CHAT, MODELS, openai
 from llm_vcr.capture import StreamCapture, json_recording, request_body, stream_recording
-from llm_vcr.resources import CHAT, MODELS
 
 REQ = {"model": "m", "messages": [], "stream": True}
 CHUNKS = [
@@ -29,7 +28,7 @@ def rec_of(cap, broken=None):
 def test_complete_stream_becomes_typed_envelopes():
     rec = rec_of(capture(*CHUNKS))
     assert rec.partial is None
-    assert [e["__type__"] for e in rec.response_body] == [envelopes.CHAT_COMPLETION_CHUNK] * 2
+    assert [e["__type__"] for e in rec.response_body] == [openai.CHAT_COMPLETION_CHUNK] * 2
     assert rec.chunks[1] == {"object": "chat.completion.chunk", "choices": [{"delta": {"content": "lo"}}]}
 
 
@@ -66,7 +65,7 @@ def test_json_answer_and_models_list():
         content=b'{"object":"list","data":[{"id":"a","object":"model"}]}',
         headers={},
     )
-    assert rec.response_body == [{"__type__": envelopes.MODEL, "__data__": {"id": "a", "object": "model"}}]
+    assert rec.response_body == [{"__type__": openai.MODEL, "__data__": {"id": "a", "object": "model"}}]
 
 
 def test_error_answer_keeps_status_body_and_retry_headers_only():

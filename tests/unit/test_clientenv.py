@@ -3,7 +3,7 @@ import subprocess
 
 import pytest
 
-from llm_vcr.clientenv import PRELOAD, client_env, combined_bundle
+from llm_vcr.cli.clientenv import PRELOAD, client_env, combined_bundle
 
 CA = b"-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
 

@@ -9,10 +9,10 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.chat.chat_completion import Choice as ChatChoice
 from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
 
-from llm_vcr import sse
-from llm_vcr.recording import Recording
-from llm_vcr.resources import CHAT, COMPLETIONS, EMBEDDINGS, MODELS
+from llm_vcr.apis import CHAT, COMPLETIONS, EMBEDDINGS, MODELS
+from llm_vcr.framings import sse
 from llm_vcr.store import RecordingStore, read_file
+from llm_vcr.store.recording import Recording
 
 from ..conftest import CORPUS
 

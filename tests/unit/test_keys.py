@@ -1,5 +1,5 @@
-from llm_vcr.keys import KEY_LENGTH, canonical, differences, request_key, wire_body
-from llm_vcr.resources import CHAT, EMBEDDINGS, MODELS
+from llm_vcr.apis import CHAT, EMBEDDINGS, MODELS
+from llm_vcr.matching.keys import KEY_LENGTH, canonical, differences, request_key, wire_body
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "temperature": 0.0, "top_p": 1.0}
 

@@ -4,9 +4,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from llm_vcr import envelopes, sse
-from llm_vcr.recording import Recording, RecordingError, redact_url
-from llm_vcr.resources import CHAT, EMBEDDINGS, MODELS
+from llm_vcr.apis import CHAT, EMBEDDINGS, MODELS, envelopes
+from llm_vcr.framings import sse
+from llm_vcr.store.recording import Recording, RecordingError, redact_url
 
 SEED = Path(__file__).resolve().parents[2] / "recordings" / "000_9ef55b3285e76bff.json"
 

@@ -8,7 +8,7 @@ from mitmproxy import io as mio
 from mitmproxy.test import tflow, tutils
 
 from llm_vcr.cli import main
-from llm_vcr.recordings_cli import cmd_import, cmd_ls, cmd_prune, cmd_show, cmd_verify
+from llm_vcr.cli.recordings import cmd_import, cmd_ls, cmd_prune, cmd_show, cmd_verify
 
 from ..conftest import CORPUS, SEED
 

@@ -1,6 +1,6 @@
 import pytest
 
-from llm_vcr.resources import (
+from llm_vcr.apis import (  # fmt: skip
     CHAT,
     COMPLETIONS,
     EMBEDDINGS,
@@ -14,7 +14,7 @@ from llm_vcr.resources import (
     RESPONSES,
     classify,
     classify_endpoint,
-)  # fmt: skip
+)
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@ import socket
 import sys
 from pathlib import Path
 
-from llm_vcr.runner import ADDON, ProxySpec, run, summary
+from llm_vcr.cli.run import ADDON, ProxySpec, run, summary
 
 
 def test_regular_and_reverse_commands():

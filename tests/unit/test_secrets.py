@@ -1,6 +1,6 @@
 import pytest
 
-from llm_vcr.secrets import may_contain, placeholder, redact, redact_text
+from llm_vcr.redaction import may_contain, placeholder, redact, redact_text
 
 # Canaries: shaped like real credentials, valid for nothing.
 CANARIES = {

@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm_vcr import sse
-from llm_vcr.sse import SSEEvent, SSEParser
+from llm_vcr.framings import sse
+from llm_vcr.framings.sse import SSEEvent, SSEParser
 
 STREAM = (
     b": ping - keep-alive comment\r\n"

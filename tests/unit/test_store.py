@@ -4,10 +4,9 @@ from pathlib import Path
 
 import orjson
 
-from llm_vcr import envelopes
-from llm_vcr.recording import Recording
-from llm_vcr.resources import CHAT
+from llm_vcr.apis import CHAT, envelopes
 from llm_vcr.store import RecordingStore
+from llm_vcr.store.recording import Recording
 
 from ..conftest import SEED
 
@@ -121,7 +120,8 @@ def test_temp_files_of_dead_writers_are_removed_and_live_ones_kept(tmp_path):
 def test_the_index_cache_spares_reading_files_and_notices_changes(tmp_path, monkeypatch):
     import os
 
-    from llm_vcr import index, store
+    from llm_vcr.store import folder as store
+    from llm_vcr.store import index
 
     for i in range(3):
         RecordingStore(tmp_path).write(chat(f"q{i}", "a"))
@@ -146,7 +146,7 @@ def test_the_index_cache_spares_reading_files_and_notices_changes(tmp_path, monk
 
 
 def test_recordings_are_read_on_first_use_only(tmp_path, monkeypatch):
-    from llm_vcr import store
+    from llm_vcr.store import folder as store
 
     RecordingStore(tmp_path).write(chat("hi", "x"))
     s = RecordingStore(tmp_path, use_cache=False)
@@ -161,7 +161,7 @@ def test_recordings_are_read_on_first_use_only(tmp_path, monkeypatch):
 
 
 def test_many_files_are_indexed_in_a_process_pool_with_the_same_result(tmp_path, monkeypatch):
-    from llm_vcr import store
+    from llm_vcr.store import folder as store
 
     for i in range(30):
         RecordingStore(tmp_path).write(chat(f"q{i}", "a"))

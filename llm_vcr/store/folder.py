@@ -17,10 +17,10 @@ from typing import NamedTuple
 
 import orjson
 
-from . import index
-from .keys import canonical, differences
-from .recording import Recording, RecordingError, ReplayResponse, listing_union
-from .resources import LISTINGS, Resource
+from llm_vcr.apis import LISTINGS, Resource
+from llm_vcr.matching.keys import canonical, differences
+from llm_vcr.store import index
+from llm_vcr.store.recording import Recording, RecordingError, ReplayResponse, listing_union
 
 log = logging.getLogger("llm_vcr")
 

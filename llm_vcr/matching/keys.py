@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from .resources import Resource
+from llm_vcr.apis import Resource
 
 KEY_LENGTH = 16  # hex digits shown to users and used in file names
 

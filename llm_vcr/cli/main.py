@@ -12,8 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-from .runner import ProxySpec, ProxyStartError, run
-from .vcr import MODES
+from llm_vcr.cli.run import ProxySpec, ProxyStartError, run
+from llm_vcr.vcr import MODES
 
 MODE_HELP = (
     "replay (default): answer from recordings, never contact the upstream; record: pass through and store "
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _recordings_commands(sub) -> None:
-    from . import recordings_cli as rc
+    from llm_vcr.cli import recordings as rc
 
     def folder(p: argparse.ArgumentParser) -> None:
         p.add_argument("--dir", default="recordings", type=Path, help="recordings folder (default: ./recordings)")

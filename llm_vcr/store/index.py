@@ -16,14 +16,16 @@ from pathlib import Path
 
 import orjson
 
-_CODE = ("keys.py", "resources.py", "recording.py", "secrets.py", "envelopes.py")
+# The code an index entry depends on: the API tables, matching, reading recordings, redaction.
+_CODE = ("apis", "matching", "store/recording.py", "redaction.py")
 
 
 def _code_version() -> str:
-    here = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent
     h = hashlib.sha256()
     for name in _CODE:
-        h.update((here / name).read_bytes())
+        for path in sorted((package / name).rglob("*.py")) if (package / name).is_dir() else [package / name]:
+            h.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     return h.hexdigest()[:16]
 
 

@@ -15,9 +15,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 
-from . import envelopes, ndjson, secrets, sse
-from .keys import request_key, wire_body
-from .resources import CHAT, COMPLETIONS, LISTINGS, MODELS, Framing, Resource, classify_endpoint
+from llm_vcr import redaction
+from llm_vcr.apis import CHAT, COMPLETIONS, LISTINGS, MODELS, Framing, Resource, classify_endpoint, envelopes
+from llm_vcr.framings import ndjson, sse
+from llm_vcr.matching.keys import request_key, wire_body
 
 JSON = Any
 
@@ -72,7 +73,7 @@ class Recording:
     @cached_property
     def tokens(self) -> int:
         """Tokens this answer cost upstream (from its usage fields; 0 when it reports none)."""
-        from .assemble import assemble  # the assembler is only needed for reports
+        from llm_vcr.assemble import assemble  # the assembler is only needed for reports
 
         if self.resource is None or self.partial or not 200 <= self.status < 300:
             return 0
@@ -218,10 +219,10 @@ class Recording:
     def redact_secrets(self) -> list[str]:
         """Replace key-shaped strings everywhere they could hide; the kinds found (empty: none)."""
         found: list[str] = []
-        self.url = secrets.redact_text(self.url, found)
-        self.body = secrets.redact(self.body, found)
-        self.response_body = secrets.redact(self.response_body, found)
-        self.response_headers = secrets.redact(self.response_headers, found)
+        self.url = redaction.redact_text(self.url, found)
+        self.body = redaction.redact(self.body, found)
+        self.response_body = redaction.redact(self.response_body, found)
+        self.response_headers = redaction.redact(self.response_headers, found)
         if found:
             self.__dict__.pop("key", None)  # cached_property: the body changed
         return found

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import orjson
 
-from .resources import Resource
-from .store import Nearest
+from llm_vcr.apis import Resource
+from llm_vcr.store import Nearest
 
 MISS_STATUS = 404
 BAD_REQUEST_STATUS = 400

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .sse import SSEEvent
+from llm_vcr.framings.sse import SSEEvent
 
 
 class NDJSONParser:

@@ -18,11 +18,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .clientenv import client_env
+from llm_vcr.cli.clientenv import client_env
 
-ROOT = Path(__file__).resolve().parent.parent
-# A checkout has addon/llm_vcr.py; an installed package only has its own copy of the script.
-ADDON = next(p for p in (ROOT / "addon" / "llm_vcr.py", Path(__file__).with_name("mitmdump_script.py")) if p.is_file())
+# The addon script of this very copy of the package (checkout or installed): `llm-vcr addon` prints it.
+ADDON = Path(__file__).resolve().parent.parent / "script" / "llm_vcr_addon.py"
 START_TIMEOUT = 60.0
 
 

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from . import envelopes, secrets
-from .assemble import assemble, render
-from .capture import recording_from_exchange
-from .keys import KEY_LENGTH
-from .recording import Recording, RecordingError
-from .resources import classify
-from .store import RecordingStore, read_file
+from llm_vcr import redaction
+from llm_vcr.apis import classify, envelopes
+from llm_vcr.assemble import assemble, render
+from llm_vcr.capture import recording_from_exchange
+from llm_vcr.matching.keys import KEY_LENGTH
+from llm_vcr.store import RecordingStore, read_file
+from llm_vcr.store.recording import Recording, RecordingError
 
 T = TypeVar("T")
 SDK_PREFIXES = ("openai.types.", "anthropic.types.", "ollama._types.", "llm_vcr.")
@@ -151,7 +151,7 @@ def verify_file(path: Path) -> list[str]:
         if rec.is_streaming and rec.partial is None and isinstance(envelopes.unwrap(item), str):
             problems.append(f"chunk {i} is not JSON: {envelopes.unwrap(item)[:60]!r}")
     found: list[str] = []
-    secrets.redact_text(text, found)
+    redaction.redact_text(text, found)
     if found:
         problems.append(f"holds key-shaped strings: {', '.join(sorted(set(found)))} (record again, or redact)")
     return problems

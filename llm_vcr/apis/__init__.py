@@ -1,0 +1,51 @@
+"""The API tables and the registry built from them: which requests are LLM calls llm-vcr records
+and replays, recognised by path suffix on any host and any prefix (`/v1/…`, Azure's
+`/openai/deployments/X/…?api-version=…`, llama-stack's `/v1/openai/v1/…`), so the resource, not
+the URL, identifies the call. Each resource also says how a streamed answer is framed and which
+chunk ends it: completeness is a protocol fact, not a connection event.
+"""
+
+from __future__ import annotations
+
+from . import anthropic, ollama, openai
+from .base import Framing, Resource
+
+CHAT, COMPLETIONS, EMBEDDINGS, MODELS, RESPONSES = openai.RESOURCES
+MESSAGES = anthropic.MESSAGES
+OLLAMA_CHAT, OLLAMA_GENERATE, OLLAMA_EMBED, OLLAMA_EMBEDDINGS, OLLAMA_TAGS = ollama.RESOURCES
+
+API_MODULES = (openai, anthropic, ollama)
+
+# Longest suffix first: "chat/completions" must win over "completions", "api/embeddings" over "embeddings".
+ALL: tuple[Resource, ...] = tuple(sorted((r for m in API_MODULES for r in m.RESOURCES), key=lambda r: -len(r.name)))
+BY_NAME: dict[str, Resource] = {r.name: r for r in ALL}
+LISTINGS = (MODELS, OLLAMA_TAGS)  # bodiless GETs answered with the union of every recorded list
+
+
+def _match(path: str) -> Resource | None:
+    path = path.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    for resource in ALL:
+        if path.endswith("/" + resource.name) or path == resource.name:
+            return resource
+    return None
+
+
+def classify(method: str, path: str) -> Resource | None:
+    """The resource a request is for, or None for traffic llm-vcr does not record or replay."""
+    resource = _match(path)
+    return resource if resource is not None and method.upper() in resource.methods else None
+
+
+def classify_endpoint(endpoint: str) -> Resource | None:
+    """Like `classify`, for a stored recording whose method may not be the wire one.
+
+    Recorders such as llama-stack's store `GET /models` as `POST` with an empty body.
+    """
+    return _match(endpoint)
+
+
+__all__ = [
+    "ALL", "API_MODULES", "BY_NAME", "CHAT", "COMPLETIONS", "EMBEDDINGS", "LISTINGS", "MESSAGES", "MODELS",
+    "OLLAMA_CHAT", "OLLAMA_EMBED", "OLLAMA_EMBEDDINGS", "OLLAMA_GENERATE", "OLLAMA_TAGS", "RESPONSES", "Framing",
+    "Resource", "classify", "classify_endpoint",
+]  # fmt: skip

@@ -1,0 +1,3 @@
+from llm_vcr.cli.main import main
+
+main()
