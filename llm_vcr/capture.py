@@ -10,14 +10,12 @@ end marker, so a complete stream often ends in mitmproxy's `error` hook.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from llm_vcr.apis import Framing, Resource, envelopes
+from llm_vcr.bodies import loads, request_json
 from llm_vcr.framings.ndjson import NDJSONParser
 from llm_vcr.framings.sse import SSEEvent, SSEParser
 from llm_vcr.store.recording import Recording
@@ -95,24 +93,6 @@ class StreamCapture:
     @property
     def body(self) -> bytes:
         return b"".join(data for _, data in self.reads)
-
-
-def loads(data: bytes | str) -> JSON:
-    """JSON as sent: orjson for speed, the stdlib for what orjson refuses (huge integers)."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return json.loads(data)
-
-
-def request_body(content: bytes | None) -> JSON:
-    """The parsed request JSON. Raises ValueError with a reason for anything unusable."""
-    if not content:
-        return None
-    try:
-        return loads(content)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ValueError(f"the request body is not valid JSON ({e})") from e
 
 
 def stream_recording(
@@ -216,7 +196,7 @@ def recording_from_exchange(
     stream_content_types: tuple[str, ...] = ("text/event-stream", "application/x-ndjson"),
 ) -> Recording:
     """A recording from a finished exchange whose bodies are whole (a saved flow, a HAR entry)."""
-    req = request_body(request)
+    req = request_json(request)
     ctype = next((v for k, v in headers.items() if k.lower() == "content-type"), "").split(";")[0].strip().lower()
     if ctype in stream_content_types and 200 <= status < 300:
         cap = StreamCapture(framing=resource.framing)

@@ -9,8 +9,7 @@ from llm_vcr.addons.record import Record
 from llm_vcr.addons.replay import Replay
 from llm_vcr.addons.settings import Settings
 from llm_vcr.addons.view import View
-
-from ..vcr import Vcr
+from llm_vcr.vcr import Vcr
 
 
 def make_addons(vcr: Vcr | None = None) -> list[object]:

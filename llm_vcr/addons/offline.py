@@ -1,10 +1,10 @@
 """Replay never reaches the network: a connection-level backstop behind the `request` hook.
 
-Replay answers every LLM request in `request`, so no upstream connection is needed. This
-addon also refuses, in `server_connect`, any dial to an address that LLM requests were sent
-to in this run; with `vcr_offline=true`, any dial at all. Whatever else goes wrong (another
-addon dropping our response, a future mitmproxy change), a replay run cannot reach, and pay,
-an LLM API.
+Replay answers every LLM-shaped request in `request`, so no upstream connection is needed. This
+addon also refuses, in `server_connect`, any dial to a well-known LLM API host, to the reverse-proxy
+target, or to an address that LLM requests were sent to in this run; with `vcr_offline=true`, any
+dial at all. Whatever else goes wrong (another addon dropping our response, a future mitmproxy
+change), a replay run cannot reach, and pay, an LLM API.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import logging
 from mitmproxy import ctx, http
 from mitmproxy.proxy import server_hooks
 
-from llm_vcr.apis import classify
+from llm_vcr.apis import classify, guard
 from llm_vcr.vcr import Vcr
 
 log = logging.getLogger("llm_vcr")
@@ -25,7 +25,6 @@ class OfflineGuard:
 
     def __init__(self, vcr: Vcr) -> None:
         self.vcr = vcr
-        self.llm_upstreams: set[tuple[str, int]] = set()
 
     def load(self, loader) -> None:
         loader.add_option(
@@ -36,8 +35,8 @@ class OfflineGuard:
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         # Learnt before any dial: with the lazy strategy mitmproxy connects after `request`.
-        if classify(flow.request.method, flow.request.path) is not None:
-            self.llm_upstreams.add((flow.request.host.lower(), flow.request.port))
+        if classify(flow.request.method, flow.request.path) is not None and flow.request.host:
+            self.vcr.llm_upstreams.add((flow.request.host.lower(), flow.request.port))
 
     def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
         if self.vcr.mode != "replay" or data.server.address is None:
@@ -45,7 +44,7 @@ class OfflineGuard:
         host, port = data.server.address[0].lower(), data.server.address[1]
         if (host, port) == self.vcr.pacer_address:
             return  # paced replay: the loopback server in this very process
-        if ctx.options.vcr_offline or (host, port) in self.llm_upstreams:
+        if ctx.options.vcr_offline or (host, port) in self.vcr.llm_upstreams or guard.is_llm_host(host):
             self.vcr.stats.blocked += 1
             data.server.error = f"llm-vcr: replay mode does not connect to upstreams ({host}:{port} refused)"
             log.warning(data.server.error)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 
 from mitmproxy import ctx, hooks, http
-from mitmproxy.net import encoding
 
-from llm_vcr.apis import BY_NAME
-from llm_vcr.capture import StreamCapture, json_recording, request_body, stream_recording
+from llm_vcr import bodies
+from llm_vcr.apis import BY_NAME, Resource
+from llm_vcr.capture import StreamCapture, json_recording, stream_recording
 from llm_vcr.store.recording import Recording
-from llm_vcr.vcr import META, Vcr
+from llm_vcr.vcr import META, NotRecorded, Vcr
 
 log = logging.getLogger("llm_vcr")
 
@@ -33,7 +33,16 @@ class Record:
 
     def __init__(self, vcr: Vcr) -> None:
         self.vcr = vcr
-        self._streams: dict[str, StreamCapture] = {}
+        self._streams: dict[str, tuple[http.HTTPFlow, StreamCapture]] = {}
+        vcr.before_close.append(self._keep_open_streams)
+
+    def _keep_open_streams(self) -> None:
+        """At shutdown: streams still open are kept as partial recordings, and counted."""
+        for flow, cap in list(self._streams.values()):
+            self._streams.pop(flow.id, None)
+            meta = self._meta(flow)
+            if meta is not None:
+                self._persist_stream(flow, meta, cap, broken="the proxy shut down while the stream was open")
 
     @staticmethod
     def _meta(flow: http.HTTPFlow) -> dict[str, str] | None:
@@ -51,12 +60,13 @@ class Record:
             return
         ce = flow.response.headers.get("content-encoding", "identity").strip().lower()
         framing = BY_NAME[meta["resource"]].framing
-        cap = self._streams[flow.id] = StreamCapture(
+        cap = StreamCapture(
             framing=framing,
             encoded=ce not in ("", "identity"),
             t0=flow.request.timestamp_start,
             headers_at=(flow.response.timestamp_start or flow.request.timestamp_start) - flow.request.timestamp_start,
         )
+        self._streams[flow.id] = (flow, cap)
 
         def tap(data: bytes) -> bytes:
             if data:
@@ -67,7 +77,7 @@ class Record:
 
     def response(self, flow: http.HTTPFlow) -> None:
         meta = self._meta(flow)
-        cap = self._streams.pop(flow.id, None)
+        _, cap = self._streams.pop(flow.id, (None, None))
         if meta is None or meta.get("outcome") != "recording" or flow.response is None:
             return
         if cap is not None:
@@ -75,26 +85,22 @@ class Record:
             self._persist_stream(flow, meta, cap, broken=None)
             return
         resource = BY_NAME[meta["resource"]]
-        method, url, req = flow.request.method, flow.request.pretty_url, flow.request.get_content(strict=False)
-        status, content = flow.response.status_code, flow.response.get_content(strict=False) or b""
+        request = _request_part(flow, resource)
+        status, raw = flow.response.status_code, flow.response.raw_content or b""
         headers = dict(flow.response.headers.items())
-        self._persist(
-            flow,
-            meta,
-            lambda: json_recording(
-                method=method,
-                url=url,
-                body=request_body(req),
-                resource=resource,
-                status=status,
-                content=content,
-                headers=headers,
-            ),
-        )
+        ce, limit = flow.response.headers.get("content-encoding"), self.vcr.max_body
+
+        def build() -> Recording:
+            # Decoding (bounded) and parsing happen here, on the writer thread, never on the event loop.
+            content = _decoded(raw, ce, limit, request[0])
+            return json_recording(**_request(request, limit), resource=resource, status=status, content=content,
+                                  headers=headers)  # fmt: skip
+
+        self._persist(flow, meta, build)
 
     def error(self, flow: http.HTTPFlow) -> None:
         # A complete stream often ends here: SDKs hang up right after data: [DONE].
-        cap = self._streams.pop(flow.id, None)
+        _, cap = self._streams.pop(flow.id, (None, None))
         meta = self._meta(flow)
         if cap is None or meta is None:
             return
@@ -104,25 +110,26 @@ class Record:
         self, flow: http.HTTPFlow, meta: dict[str, str], cap: StreamCapture, broken: str | None
     ) -> None:
         resource = BY_NAME[meta["resource"]]
-        method, url, req = flow.request.method, flow.request.pretty_url, flow.request.get_content(strict=False)
+        request = _request_part(flow, resource)
         ce = flow.response.headers.get("content-encoding", "identity") if flow.response else "identity"
+        limit = self.vcr.max_body
 
         def build() -> Recording:
             note, decoded = broken, None
             if cap.encoded:
                 try:
-                    decoded = encoding.decode(cap.body, ce)
+                    decoded = bodies.decode(cap.body, ce, limit)
+                except bodies.BodyTooLarge as e:
+                    raise NotRecorded(request[0], f"the {ce} answer {e}") from e
                 except ValueError as e:
                     note = f"cannot decode its {ce} body: {e}"
-            cap.finish(decoded if isinstance(decoded, bytes) else None)
-            return stream_recording(
-                method=method, url=url, body=request_body(req), resource=resource, capture=cap, broken=note
-            )
+            cap.finish(decoded)
+            return stream_recording(**_request(request, limit), resource=resource, capture=cap, broken=note)
 
         self._persist(flow, meta, build)
 
     def _persist(self, flow: http.HTTPFlow, meta: dict[str, str], build) -> None:
-        self.vcr.persist(build, lambda path, rec: self._recorded(flow, meta, path, rec))
+        self.vcr.persist(build, lambda path, rec: self._recorded(flow, meta, path, rec), key=meta.get("key"))
 
     def _recorded(self, flow: http.HTTPFlow, meta: dict[str, str], path, rec: Recording) -> None:
         self.vcr.store.add(path, rec)
@@ -143,3 +150,29 @@ class Record:
             ctx.master.addons.trigger(hooks.UpdateHook([flow]))
         except Exception:  # no master (shutdown, unit tests without one)
             pass
+
+
+def _request_part(flow: http.HTTPFlow, resource: Resource) -> tuple[str, str, str, bytes | None, str | None]:
+    """What a recording needs of the request, taken on the event loop without decoding anything."""
+    req = flow.request
+    call = f"{req.method} {resource.name}"
+    return call, req.method, req.pretty_url, req.raw_content, req.headers.get("content-encoding")
+
+
+def _decoded(raw: bytes, content_encoding: str | None, limit: int, call: str) -> bytes:
+    try:
+        return bodies.decode(raw, content_encoding, limit)
+    except bodies.BodyTooLarge as e:
+        raise NotRecorded(call, f"the answer {e}") from e
+    except ValueError:
+        return raw  # kept as it came; json_recording marks a body it cannot parse
+
+
+def _request(part: tuple[str, str, str, bytes | None, str | None], limit: int) -> dict[str, object]:
+    """The request fields of a recording, decoded and parsed on the writer thread."""
+    call, method, url, raw, ce = part
+    try:
+        body = bodies.request_json(bodies.decode(raw or b"", ce, limit))
+    except ValueError as e:
+        raise NotRecorded(call, f"the request {e}") from e
+    return {"method": method, "url": url, "body": body}

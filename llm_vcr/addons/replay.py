@@ -2,7 +2,8 @@
 
 Answering in `request` (with connection_strategy=lazy) means mitmproxy never dials the
 upstream. mitmproxy forwards a flow whose hook raised, so in replay mode every failure
-here still answers with an error: replay never reaches the network.
+here still answers with an error, and so does every LLM-shaped call llm-vcr cannot replay:
+replay never reaches an LLM API.
 """
 
 from __future__ import annotations
@@ -14,12 +15,11 @@ from collections.abc import Awaitable
 
 from mitmproxy import http
 
-from llm_vcr import redaction
 from llm_vcr.addons.pacer import Pacer
-from llm_vcr.apis import Resource, classify
-from llm_vcr.capture import request_body
+from llm_vcr.apis import Resource, classify, classify_endpoint, guard
+from llm_vcr.bodies import BodyTooLarge
 from llm_vcr.matching import misses
-from llm_vcr.matching.keys import request_key
+from llm_vcr.matching.request import OFF_LOOP_BYTES, Prepared, prepare
 from llm_vcr.store.recording import ReplayResponse
 from llm_vcr.vcr import META, Vcr
 
@@ -45,20 +45,51 @@ class Replay:
         self.pacer = pacer
 
     def request(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
-        """Synchronous on every path but a miss, which returns an awaitable (mitmproxy awaits it):
-        explaining a miss reads other recordings, and that disk work must not stall the event loop."""
+        """Synchronous on the common paths. A miss, and a large or content-encoded body, return an
+        awaitable (mitmproxy awaits it): that work runs in a thread, off the event loop."""
         # Already answered, or loaded from a file: nothing to do. A client replay (mitmweb's "Replay")
         # is a request like any other: answered from recordings in replay mode, recorded in record mode.
         if flow.response is not None or flow.is_replay == "response" or not flow.live:
             return None
         resource = classify(flow.request.method, flow.request.path)
         if resource is None:
-            return None  # not LLM traffic: untouched in every mode
+            self.vcr.stats.other_requests += 1
+            self._guard(flow)
+            return None
+        self.vcr.stats.llm_requests += 1
         try:
             return self._handle(flow, resource)
         except Exception as e:
             self._failed(flow, e)
             return None
+
+    def _guard(self, flow: http.HTTPFlow) -> None:
+        """An LLM-shaped call llm-vcr does not replay: in replay mode answered here, never forwarded;
+        in the other modes passed through with a warning that replay will refuse it."""
+        req = flow.request
+        replay = self.vcr.mode == "replay"
+        verdict = guard.llm_call(req.host, req.path, self.vcr.llm_upstreams if replay else (), req.port)
+        if verdict is None and (known := classify_endpoint(req.path)) is not None:
+            verdict = guard.Verdict(f"{req.method} on {known.name}, which replay serves for {'/'.join(known.methods)}")
+        if verdict is None or (not replay and (verdict.telemetry or verdict.host_only)):
+            return
+        call = f"{req.method} {guard.normalize_path(req.path) or '/'} ({verdict.what})"
+        if not replay:
+            if call not in self.vcr.stats.unsupported_calls:
+                log.warning(f"llm-vcr: {call} passed through, NOT recorded: llm-vcr does not record this endpoint "
+                            "yet, so replay will answer it with an error")  # fmt: skip
+            self.vcr.unsupported(call)
+            return
+        flow.metadata[META] = {"outcome": "telemetry" if verdict.telemetry else "unsupported"}
+        if verdict.telemetry:
+            self.vcr.stats.telemetry += 1
+            flow.response = http.Response.make(204, b"", {"x-llm-vcr": "telemetry"})
+            return
+        self.vcr.unsupported(call)
+        answer = misses.unsupported(req.method, req.pretty_url, verdict.what)
+        log.warning(answer.message)
+        flow.marked, flow.comment = ":x:", answer.message
+        self._answer(flow, answer)
 
     def _failed(self, flow: http.HTTPFlow, error: Exception) -> None:
         log.exception("llm-vcr: error while handling an LLM request", exc_info=error)
@@ -66,53 +97,93 @@ class Replay:
             self._answer(flow, misses.internal(error))
 
     def _handle(self, flow: http.HTTPFlow, resource: Resource) -> Awaitable[None] | None:
-        vcr = self.vcr
         meta: dict[str, str] = {"resource": resource.name}
         flow.metadata[META] = meta
-        try:
-            raw = flow.request.get_content(strict=False) if resource.has_body else None
-            body = request_body(raw)
-            if resource.has_body and not isinstance(body, dict):
-                raise ValueError("the request body is JSON but not an object")
-        except ValueError as e:
-            meta["outcome"] = "unmatchable"
-            if vcr.mode == "replay":
-                vcr.stats.misses += 1
-                self._answer(flow, misses.unmatchable(str(e)))
-            else:
-                log.warning(f"llm-vcr: {flow.request.pretty_url}: {e}; passed through, not recorded")
-            return None
-        # Recordings store secrets as placeholders: redact the live body the same way to match them.
-        if raw and redaction.may_contain(raw):
-            body = redaction.redact(body)
-        key = meta["key"] = request_key(flow.request.method, resource, body)
-        if vcr.mode == "live":
+        if self.vcr.mode == "live":
             meta["outcome"] = "live"
             return None
+        req = flow.request
+        raw = req.raw_content if resource.has_body else None
+        encoding = req.headers.get("content-encoding")
+        args = (req.method, resource, raw, encoding, self.vcr.max_body)
+        if encoding or (raw is not None and len(raw) > OFF_LOOP_BYTES):
+            return self._handle_later(flow, resource, meta, args)
+        try:
+            prepared = prepare(*args)
+        except ValueError as e:
+            self._unusable(flow, resource, meta, e)
+            return None
+        return self._decide(flow, resource, meta, prepared)
+
+    async def _handle_later(self, flow: http.HTTPFlow, resource: Resource, meta: dict[str, str], args: tuple) -> None:
+        """Decoding, parsing, redacting and keying a big body happen in a thread: other flows go on."""
+        try:
+            try:
+                prepared = await asyncio.to_thread(prepare, *args)
+            except ValueError as e:
+                self._unusable(flow, resource, meta, e)
+                return
+            pending = self._decide(flow, resource, meta, prepared)
+            if pending is not None:
+                await pending
+        except Exception as e:  # still an answer: never forwarded in replay
+            self._failed(flow, e)
+
+    def _unusable(self, flow: http.HTTPFlow, resource: Resource, meta: dict[str, str], error: ValueError) -> None:
+        meta["outcome"] = "unmatchable"
+        call = f"{flow.request.method} {resource.name}"
+        if self.vcr.mode == "replay":
+            self.vcr.stats.misses += 1
+            answer = misses.too_large(str(error)) if isinstance(error, BodyTooLarge) else misses.unmatchable(str(error))
+            log.warning(f"llm-vcr: {call}: {answer.message}")
+            self._answer(flow, answer)
+        else:
+            self.vcr.not_recorded(call, str(error))
+
+    def _decide(
+        self, flow: http.HTTPFlow, resource: Resource, meta: dict[str, str], prepared: Prepared
+    ) -> Awaitable[None] | None:
+        vcr = self.vcr
+        key = meta["key"] = prepared.key
         if vcr.replays and (hit := vcr.store.take(key)) is not None:
-            path, answer, rec = hit
-            meta.update(outcome="replayed", recording=str(path))
-            vcr.stats.hits += 1
-            vcr.served.add(path)
-            vcr.stats.tokens_saved += rec.tokens if rec is not None else 0
-            flow.marked, flow.comment = ":repeat:", f"llm-vcr: replayed from {path.name}"
-            if self.pacer is not None and self.pacer.divert(flow, answer):
-                return None  # served at the recorded pace by the loopback pacing server
-            flow.response = _response(answer)
-            flow.is_replay = "response"
+            self._serve(flow, meta, hit)
             return None
         if vcr.mode == "replay":
-            vcr.stats.misses += 1
-            vcr.stats.miss_keys.append(key)
-            meta["outcome"] = "miss"
-            return self._miss(flow, resource, key, body)
+            return self._miss(flow, resource, meta, prepared)
         meta["outcome"] = "recording"  # the Record addon tees the response
         return None
 
-    async def _miss(self, flow: http.HTTPFlow, resource: Resource, key: str, body: object) -> None:
+    def _serve(self, flow: http.HTTPFlow, meta: dict[str, str], hit) -> None:
+        vcr = self.vcr
+        path, answer, rec = hit
+        meta.update(outcome="replayed", recording=str(path))
+        vcr.stats.hits += 1
+        vcr.served.add(path)
+        vcr.stats.tokens_saved += rec.tokens if rec is not None else 0
+        flow.marked, flow.comment = ":repeat:", f"llm-vcr: replayed from {path.name}"
+        if self.pacer is not None and self.pacer.divert(flow, answer):
+            return  # served at the recorded pace by the loopback pacing server
+        flow.response = _response(answer)
+        flow.is_replay = "response"
+
+    async def _miss(self, flow: http.HTTPFlow, resource: Resource, meta: dict[str, str], prepared: Prepared) -> None:
+        vcr = self.vcr
         try:
-            nearest = await asyncio.to_thread(self.vcr.store.nearest, resource, body)
-            answer = misses.miss(flow.request.method, resource, key, self.vcr.store.root, nearest)
+            # The fast secret check on raw bytes cannot see a base64-encoded key; the recording holds it
+            # redacted. A full scan, then, before a miss is declared.
+            req = flow.request
+            full = await asyncio.to_thread(
+                prepare, req.method, resource, req.raw_content, req.headers.get("content-encoding"), vcr.max_body, True
+            )
+            if full.key != prepared.key and (hit := vcr.store.take(full.key)) is not None:
+                meta["key"] = full.key
+                self._serve(flow, meta, hit)
+                return
+            vcr.stats.misses += 1
+            vcr.stats.miss_keys.append(prepared.key)
+            meta["outcome"] = "miss"
+            nearest = await asyncio.to_thread(vcr.store.nearest, resource, prepared.body)
+            answer = misses.miss(req.method, resource, prepared.key, vcr.store.root, nearest)
             log.warning(answer.message)
             flow.marked, flow.comment = ":x:", answer.message
             self._answer(flow, answer)

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional
 
-from mitmproxy import ctx
+from mitmproxy import ctx, exceptions
+from mitmproxy.proxy import mode_specs
 
+from llm_vcr.bodies import DEFAULT_MAX_BODY
+from llm_vcr.store.files import DEFAULT_MAX_FILE
 from llm_vcr.vcr import MODES, SECRET_POLICIES, Vcr
 
 log = logging.getLogger("llm_vcr")
@@ -41,6 +45,15 @@ class Settings:
             choices=list(SECRET_POLICIES),
         )
         loader.add_option(
+            "vcr_max_file_mb", int, DEFAULT_MAX_FILE // 2**20,
+            "Recording files larger than this many MB are skipped unread (with a warning).",
+        )  # fmt: skip
+        loader.add_option(
+            "vcr_max_body_mb", int, DEFAULT_MAX_BODY // 2**20,
+            "Request and response bodies that decode to more than this many MB are not decompressed further: "
+            "413 in replay, passed through unrecorded (with a warning) in the other modes.",
+        )  # fmt: skip
+        loader.add_option(
             "vcr_port_file",
             Optional[str],  # noqa: UP045 (mitmproxy's option type spec)
             None,
@@ -58,7 +71,14 @@ class Settings:
             self.vcr.mode = ctx.options.vcr_mode
         if "vcr_secrets" in updated:
             self.vcr.secrets = ctx.options.vcr_secrets
-        if "vcr_dir" in updated:
+        for name in ("vcr_max_file_mb", "vcr_max_body_mb"):
+            if name in updated and getattr(ctx.options, name) <= 0:
+                raise exceptions.OptionsError(f"{name} must be a positive number of MB")
+        self.vcr.max_body = ctx.options.vcr_max_body_mb * 2**20
+        self.vcr.max_file = ctx.options.vcr_max_file_mb * 2**20
+        if "mode" in updated and "mode" in ctx.options.keys():
+            self.vcr.llm_upstreams.update(reverse_targets(ctx.options.mode))
+        if "vcr_dir" in updated or "vcr_max_file_mb" in updated:
             self.vcr.open(Path(ctx.options.vcr_dir).expanduser())
         elif "vcr_mode" in updated:
             log.info(f"llm-vcr: mode {self.vcr.mode}")
@@ -76,13 +96,29 @@ class Settings:
             os.replace(tmp, path)  # readers never see a half-written file
 
     def done(self) -> None:
-        self.vcr.close()  # waits for pending writes: a clean shutdown loses nothing
+        self.vcr.close()  # keeps open streams as partial, waits for pending writes: nothing lost or uncounted
         s = self.vcr.stats
         log.info(f"llm-vcr: {s.hits} replayed, {s.misses} missed, {s.recorded} recorded, {s.partial} partial")
+        if s.write_failed:
+            log.error(f"llm-vcr: {s.write_failed} recordings could NOT be written (see the errors above): "
+                      f"{', '.join(s.write_failed_keys[:10])}")  # fmt: skip
         if path := ctx.options.vcr_report:
             write_report(self.vcr, path)
         if s.misses:
             log.warning(f"llm-vcr: {s.misses} requests had no recording: {', '.join(s.miss_keys[:10])}")
+
+
+def reverse_targets(modes: Sequence[str]) -> set[tuple[str, int]]:
+    """(host, port) of every reverse-proxy target: in replay mode, nothing is sent there."""
+    out = set()
+    for spec in modes:
+        try:
+            mode = mode_specs.ProxyMode.parse(spec)
+        except ValueError:
+            continue
+        if isinstance(mode, mode_specs.ReverseMode):
+            out.add((mode.address[0].lower(), mode.address[1]))
+    return out
 
 
 def write_report(vcr: Vcr, path: str) -> dict[str, object]:

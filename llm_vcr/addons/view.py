@@ -15,7 +15,7 @@ from mitmproxy.contentviews import Contentview, Metadata, SyntaxHighlight
 
 from llm_vcr.apis import Framing, Resource, classify
 from llm_vcr.assemble import assemble, render
-from llm_vcr.capture import loads
+from llm_vcr.bodies import loads
 from llm_vcr.framings import ndjson, sse
 from llm_vcr.store.recording import Recording, RecordingError
 from llm_vcr.vcr import META

@@ -7,8 +7,9 @@ chunk ends it: completeness is a protocol fact, not a connection event.
 
 from __future__ import annotations
 
-from . import anthropic, ollama, openai
-from .base import Framing, Resource
+from llm_vcr.apis import anthropic, ollama, openai
+from llm_vcr.apis.base import Framing, Resource
+from llm_vcr.apis.guard import normalize_path
 
 CHAT, COMPLETIONS, EMBEDDINGS, MODELS, RESPONSES = openai.RESOURCES
 MESSAGES = anthropic.MESSAGES
@@ -23,7 +24,8 @@ LISTINGS = (MODELS, OLLAMA_TAGS)  # bodiless GETs answered with the union of eve
 
 
 def _match(path: str) -> Resource | None:
-    path = path.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    # As a server would route it: `/V1/Chat/Completions/`, `…completion%73` and `…;x` are chat calls too.
+    path = normalize_path(path)
     for resource in ALL:
         if path.endswith("/" + resource.name) or path == resource.name:
             return resource

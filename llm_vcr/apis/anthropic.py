@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Framing, Resource
+from llm_vcr.apis.base import Framing, Resource
 
 HOSTS = ("api.anthropic.com",)
 

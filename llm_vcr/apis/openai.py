@@ -3,7 +3,7 @@ embeddings, models, and the Responses API."""
 
 from __future__ import annotations
 
-from .base import Framing, Resource
+from llm_vcr.apis.base import Framing, Resource
 
 HOSTS = ("api.openai.com", "*.openai.azure.com")
 

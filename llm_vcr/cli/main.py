@@ -3,6 +3,7 @@
 llm-vcr proxy [--mode M] [--dir DIR] [--port N] [--upstream URL]       the proxy, in the foreground
 llm-vcr run   [--mode M] [--dir DIR] [--upstream URL] -- COMMAND ARGS   COMMAND through a fresh proxy
 llm-vcr ls | show FILE|KEY | verify | prune --report R [--apply] | import FILE   the recordings
+llm-vcr addon                                                           the addon script, for mitmdump -s
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from llm_vcr.cli.run import ProxySpec, ProxyStartError, run
+from llm_vcr.cli.run import ADDON, ProxySpec, ProxyStartError, run
 from llm_vcr.vcr import MODES
 
 MODE_HELP = (
@@ -41,14 +42,15 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     spec = _spec(args, host=args.host, port=args.port)
     try:
         cmd = spec.command()
-    except ProxyStartError as e:
+    except (ProxyStartError, ValueError) as e:
         sys.exit(f"llm-vcr: {e}")
     where = f"http://{args.host}:{args.port}"
     if args.upstream:
         hint = f"point your client's base URL at {where}/v1 (reverse proxy to {args.upstream})"
     else:
         hint = f"use it as an HTTP(S) proxy: curl -x {where} …, HTTPS_PROXY={where}"
-    print(f"llm-vcr: {args.mode} mode, recordings in {args.dir.resolve()}; {hint}", file=sys.stderr, flush=True)
+    print(f"llm-vcr: {spec.effective_mode} mode, recordings in {spec.effective_folder}; {hint}", file=sys.stderr,
+          flush=True)  # fmt: skip
     os.execv(cmd[0], cmd)
     return 0  # not reached
 
@@ -57,7 +59,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         sys.exit("llm-vcr run: give the command to run after --, e.g. llm-vcr run -- pytest tests/")
-    return run(_spec(args), command)
+    try:
+        _spec(args).settings()
+    except ValueError as e:
+        sys.exit(f"llm-vcr run: {e}")
+    return run(_spec(args), command, allow_empty=args.allow_empty)
+
+
+def cmd_addon(args: argparse.Namespace) -> int:
+    print(ADDON)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -68,15 +79,21 @@ def main(argv: list[str] | None = None) -> None:
         epilog="Typical use: 'llm-vcr run --mode record -- pytest' once against the real API, commit "
         "recordings/, then 'llm-vcr run -- pytest' (replay) everywhere else.",
     )
-    sub = parser.add_subparsers(dest="subcommand", required=True, metavar="{run,proxy,ls,show,verify,prune,import}")
+    sub = parser.add_subparsers(dest="subcommand", required=True,
+                                metavar="{run,proxy,ls,show,verify,prune,import,addon}")  # fmt: skip
 
     p = sub.add_parser(
         "run", help="run a command (your test suite) through a fresh proxy",
         description="Start the proxy on a free loopback port, run COMMAND with an environment that makes common "
         "clients use it (proxy variables, a CA bundle, Node and Java settings; or, with --upstream, "
-        "OPENAI_BASE_URL), stop the proxy and print a one-line summary. Exits with COMMAND's status.",
+        "OPENAI_BASE_URL), stop the proxy and print a one-line summary. Exits with COMMAND's status; in record "
+        "and auto mode with 3 when COMMAND succeeded but an LLM call could not be recorded (disk errors, "
+        "secrets refused, bodies that are not JSON), and in record mode when no LLM call reached the proxy "
+        "(--allow-empty). Relative paths are the caller's.",
     )  # fmt: skip
     _common(p)
+    p.add_argument("--allow-empty", action="store_true",
+                   help="in record mode, do not fail when the command made no LLM call through the proxy")  # fmt: skip
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND ARGS")
     p.set_defaults(func=cmd_run)
 
@@ -91,9 +108,26 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080; 0: any free port)")
     p.set_defaults(func=cmd_proxy)
 
+    p = sub.add_parser(
+        "addon", help="print the path of the addon script, for mitmdump -s / mitmweb -s",
+        description='Print the path of this installed copy\'s addon script: mitmdump -s "$(llm-vcr addon)" '
+        "--listen-host 127.0.0.1 (mitmproxy listens on every interface unless told otherwise).",
+    )  # fmt: skip
+    p.set_defaults(func=cmd_addon)
+
     _recordings_commands(sub)
     args = parser.parse_args(argv)
-    sys.exit(args.func(args))
+    try:
+        status = args.func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `llm-vcr show … | head`: the reader left; that is not an error worth a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        status = 0
+    except KeyboardInterrupt:
+        status = 130
+    sys.exit(status)
 
 
 def _recordings_commands(sub) -> None:

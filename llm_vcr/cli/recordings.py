@@ -20,7 +20,8 @@ from llm_vcr.apis import classify, envelopes
 from llm_vcr.assemble import assemble, render
 from llm_vcr.capture import recording_from_exchange
 from llm_vcr.matching.keys import KEY_LENGTH
-from llm_vcr.store import RecordingStore, read_file
+from llm_vcr.store import RecordingStore, files, read_file
+from llm_vcr.store.files import shown
 from llm_vcr.store.recording import Recording, RecordingError
 
 T = TypeVar("T")
@@ -40,9 +41,18 @@ def progress[T](items: list[T], label: str) -> Iterator[T]:
         sys.stderr.write("\n")
 
 
-def recording_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*.json") if p.is_file() and not any(
-        part.startswith(".") for part in p.relative_to(folder).parts))  # fmt: skip
+def recording_files(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The recording files of a folder, and what was skipped (FIFOs, loops, links out, huge files) with why."""
+    found = files.scan(folder)
+    return sorted(Path(p) for _, p, _ in found.files), found.skipped
+
+
+def _missing(folder: Path, command: str) -> int | None:
+    if folder.is_dir():
+        return None
+    print(f"llm-vcr {command}: {shown(folder)} is not a folder (give the recordings folder with --dir)",
+          file=sys.stderr)  # fmt: skip
+    return 2
 
 
 def _age(seconds: float) -> str:
@@ -60,29 +70,37 @@ def _table(rows: list[list[str]], out) -> None:
 
 def cmd_ls(folder: Path, out=None) -> int:
     out = out or sys.stdout
-    files = recording_files(folder)
+    if (bad := _missing(folder, "ls")) is not None:
+        return bad
+    paths, skipped = recording_files(folder)
     rows = [["FILE", "ENDPOINT", "MODEL", "STREAM", "CHUNKS", "SIZE", "AGE"]]
     errors = 0
     now = time.time()
-    for path in progress(files, "reading"):
-        rel, st = str(path.relative_to(folder)), path.stat()
+    for path in progress(paths, "reading"):
+        rel = shown(path.relative_to(folder))
         try:
+            st = path.stat()
             rec = read_file(path)
-        except RecordingError as e:
+        except (RecordingError, OSError) as e:
             errors += 1
-            rows.append([rel, f"unreadable: {e}", "", "", "", f"{st.st_size}", _age(now - st.st_mtime)])
+            rows.append([rel, f"unreadable: {e}", "", "", "", "", ""])
             continue
         chunks = str(len(rec.chunks)) if rec.is_streaming else "-"
         stream = "partial" if rec.partial else ("yes" if rec.is_streaming else "no")
-        rows.append([rel, rec.endpoint, rec.model or "-", stream, chunks, f"{st.st_size}", _age(now - st.st_mtime)])
+        rows.append([rel, shown(rec.endpoint), shown(rec.model or "-"), stream, chunks, f"{st.st_size}",
+                     _age(now - st.st_mtime)])  # fmt: skip
+    for path, reason in skipped:
+        rows.append([shown(path.relative_to(folder)), f"skipped: {reason}", "", "", "", "", ""])
     _table(rows, out)
-    print(f"{len(files)} files in {folder}" + (f", {errors} unreadable" if errors else ""), file=out)
+    tail = [f"{errors} unreadable"] if errors else []
+    tail += [f"{len(skipped)} skipped"] if skipped else []
+    print(f"{len(paths)} files in {shown(folder)}" + (f", {', '.join(tail)}" if tail else ""), file=out)
     return 0
 
 
 def _find(target: str, folder: Path) -> list[tuple[Path, Recording]]:
     path = Path(target)
-    if path.is_file():
+    if path.exists() or target.endswith(".json"):
         return [(path, read_file(path))]
     if len(target) == KEY_LENGTH and all(c in "0123456789abcdef" for c in target):
         store = RecordingStore(folder)
@@ -90,8 +108,8 @@ def _find(target: str, folder: Path) -> list[tuple[Path, Recording]]:
         found = store.entries().get(target, [])
         if found:
             return found
-        raise RecordingError(f"no recording in {folder} has the request key {target}")
-    raise RecordingError(f"{target} is neither a file nor a 16-hex request key")
+        raise RecordingError(f"no recording in {shown(folder)} has the request key {target}")
+    raise RecordingError(f"{shown(target)} is neither a file nor a 16-hex request key")
 
 
 def cmd_show(target: str, folder: Path, out=None) -> int:
@@ -102,7 +120,7 @@ def cmd_show(target: str, folder: Path, out=None) -> int:
         print(f"llm-vcr show: {e}", file=sys.stderr)
         return 1
     for path, rec in found:
-        print(f"== {path}  ({rec.method} {rec.endpoint}, key {rec.key or '-'})", file=out)
+        print(f"== {shown(path)}  ({rec.method} {shown(rec.endpoint)}, key {rec.key or '-'})", file=out)
         body = rec.body if isinstance(rec.body, dict) else {}
         for m in body.get("messages") or ([{"role": "prompt", "content": body["prompt"]}] if "prompt" in body else []):
             content = m.get("content") if isinstance(m, dict) else m
@@ -130,15 +148,13 @@ def cmd_show(target: str, folder: Path, out=None) -> int:
 def verify_file(path: Path) -> list[str]:
     """Problems of one recording file (empty: fine)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        return [f"cannot read: {e}"]
+        text = files.read_bytes(path).decode("utf-8")
+    except files.UnreadableFile as e:
+        return [str(e)]
+    except UnicodeDecodeError as e:
+        return [f"not UTF-8 ({e})"]
     try:
-        doc = json.loads(text)
-    except ValueError as e:
-        return [f"not valid JSON ({e})"]
-    try:
-        rec = Recording.from_json(doc)
+        rec = read_file(path)
     except RecordingError as e:
         return [str(e)]
     problems = []
@@ -159,15 +175,20 @@ def verify_file(path: Path) -> list[str]:
 
 def cmd_verify(folder: Path, out=None) -> int:
     out = out or sys.stdout
-    files = recording_files(folder)
+    if (missing := _missing(folder, "verify")) is not None:
+        return missing
+    paths, skipped = recording_files(folder)
     bad = 0
-    for path in progress(files, "verifying"):
+    for path in progress(paths, "verifying"):
         problems = verify_file(path)
         bad += bool(problems)
         for problem in problems:
-            print(f"{path}: {problem}", file=out)
-    print(f"{len(files)} files checked, {bad} with problems", file=out)
-    return 1 if bad else 0
+            print(f"{shown(path)}: {problem}", file=out)
+    for path, reason in skipped:
+        print(f"{shown(path)}: {reason}", file=out)
+    checked = len(paths) + len(skipped)
+    print(f"{checked} files checked, {bad + len(skipped)} with problems", file=out)
+    return 1 if bad or skipped else 0
 
 
 def cmd_prune(report_path: Path, folder: Path | None, apply: bool, out=None) -> int:
@@ -184,17 +205,22 @@ def cmd_prune(report_path: Path, folder: Path | None, apply: bool, out=None) -> 
     for rel in unused:
         path = (root / str(rel)).resolve()
         if not path.is_relative_to(root) or path.suffix != ".json":
-            print(f"refusing {rel}: outside {root} or not a recording", file=out)
+            print(f"refusing {shown(rel)}: outside {shown(root)} or not a recording", file=out)
             continue
         if path.is_file():
             doomed.append(path)
+    failed = 0
     for path in progress(doomed, "pruning"):
-        print(("deleting " if apply else "would delete ") + str(path.relative_to(root)), file=out)
+        print(("deleting " if apply else "would delete ") + shown(path.relative_to(root)), file=out)
         if apply:
-            path.unlink()
+            try:
+                path.unlink()
+            except OSError as e:
+                failed += 1
+                print(f"llm-vcr prune: cannot delete {shown(path)}: {e.strerror or e}", file=sys.stderr)
     verb = "deleted" if apply else "would delete (dry run; --apply to delete)"
-    print(f"{len(doomed)} unused recordings {verb}", file=out)
-    return 0
+    print(f"{len(doomed) - failed} unused recordings {verb}", file=out)
+    return 1 if failed else 0
 
 
 def _exchanges_from_har(doc: dict) -> Iterable[tuple[str, str, bytes | None, int, dict[str, str], bytes]]:
@@ -221,6 +247,9 @@ def _exchanges_from_flows(path: Path) -> Iterable[tuple[str, str, bytes | None, 
 
 def cmd_import(source: Path, folder: Path, out=None) -> int:
     out = out or sys.stdout
+    if not source.is_file():  # a FIFO would block the read
+        print(f"llm-vcr import: {shown(source)} is not a regular file", file=sys.stderr)
+        return 1
     try:
         head = source.read_bytes()[:1]
         if head == b"{":
@@ -228,11 +257,12 @@ def cmd_import(source: Path, folder: Path, out=None) -> int:
         else:
             exchanges = list(_exchanges_from_flows(source))
     except Exception as e:  # any malformed dump: one clear line, never a traceback
-        print(f"llm-vcr import: cannot read {source} as a HAR file or a mitmproxy flow dump: {e}", file=sys.stderr)
+        print(f"llm-vcr import: cannot read {shown(source)} as a HAR file or a mitmproxy flow dump: {e}",
+              file=sys.stderr)  # fmt: skip
         return 1
     store = RecordingStore(folder)
     store.load()
-    written = skipped = 0
+    written = skipped = failed = 0
     for method, url, req, status, headers, body in progress(exchanges, "importing"):
         resource = classify(method, urlsplit(url).path)
         if resource is None:
@@ -246,11 +276,15 @@ def cmd_import(source: Path, folder: Path, out=None) -> int:
             skipped += 1
             continue
         rec.redact_secrets()
-        path = store.write(rec)
+        try:
+            path = store.write(rec)
+        except OSError as e:
+            failed += 1
+            print(f"llm-vcr import: cannot write to {shown(folder)}: {e.strerror or e}", file=sys.stderr)
+            continue
         store.add(path, rec)
         written += 1
-        print(f"{path}", file=out)
-    print(
-        f"{written} recordings written to {folder}, {skipped} exchanges skipped (not LLM calls or unusable)", file=out
-    )
-    return 0
+        print(shown(path), file=out)
+    print(f"{written} recordings written to {shown(folder)}, {skipped} exchanges skipped (not LLM calls or "
+          f"unusable)" + (f", {failed} NOT written" if failed else ""), file=out)  # fmt: skip
+    return 1 if failed else 0

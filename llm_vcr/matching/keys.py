@@ -9,25 +9,38 @@ and headers are not part of it: a recording made against one base URL replays fo
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any
 
 import orjson
 
 from llm_vcr.apis import Resource
+from llm_vcr.bodies import MAX_DEPTH
 
 KEY_LENGTH = 16  # hex digits shown to users and used in file names
 
 JSON = Any
 
 
-def canonical(value: JSON) -> JSON:
-    """A JSON value in the form used for keys and comparisons."""
+def canonical(value: JSON, depth: int = 0) -> JSON:
+    """A JSON value in the form used for keys and comparisons.
+
+    ValueError past `MAX_DEPTH` nesting levels (a hostile body must not exhaust the stack) and for
+    non-finite floats (they are not JSON, and would otherwise serialise as null).
+    """
     if isinstance(value, dict):
-        return {str(k): canonical(value[k]) for k in sorted(value, key=str)}
+        if depth >= MAX_DEPTH:
+            raise ValueError(f"the JSON is nested deeper than {MAX_DEPTH} levels")
+        return {str(k): canonical(value[k], depth + 1) for k in sorted(value, key=str)}
     if isinstance(value, list | tuple):
-        return [canonical(v) for v in value]
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
-        return int(value)
+        if depth >= MAX_DEPTH:
+            raise ValueError(f"the JSON is nested deeper than {MAX_DEPTH} levels")
+        return [canonical(v, depth + 1) for v in value]
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 2**63:
+            return int(value)
+        if not math.isfinite(value):
+            raise ValueError(f"{value} is not a JSON number")
     return value
 
 

@@ -12,11 +12,14 @@ from pathlib import Path
 
 import orjson
 
+from llm_vcr import redaction
 from llm_vcr.apis import Resource
 from llm_vcr.store import Nearest
+from llm_vcr.store.files import shown
 
 MISS_STATUS = 404
 BAD_REQUEST_STATUS = 400
+TOO_LARGE_STATUS = 413
 INTERNAL_STATUS = 500
 NO_RETRY_HEADERS = {"x-should-retry": "false", "x-llm-vcr": "miss"}
 
@@ -29,21 +32,42 @@ class ErrorAnswer:
 
 
 def _answer(status: int, type_: str, code: str, message: str, **extra: object) -> ErrorAnswer:
+    message = redaction.redact_text(message)  # values quoted from a request must not leak a key
     error = {"message": message, "type": type_, "code": code, "param": None, **extra}
     return ErrorAnswer(status, orjson.dumps({"error": error}), message)
 
 
 def miss(method: str, resource: Resource, key: str, folder: Path, nearest: Nearest | None) -> ErrorAnswer:
-    lines = [f"llm-vcr: no recording matched {method} {resource.name} (request key {key}) in {folder}."]
+    lines = [f"llm-vcr: no recording matched {method} {resource.name} (request key {key}) in {shown(folder)}."]
     if nearest is None:
         lines.append(f"There is no {resource.name} recording at all in that folder.")
         near: dict[str, object] | None = None
     else:
         what = ", ".join(nearest.diffs) if nearest.diffs else "nothing in the body (another mode or method?)"
-        lines.append(f"Nearest recording: {nearest.path}, which differs at: {what}.")
+        lines.append(f"Nearest recording: {shown(nearest.path)}, which differs at: {what}.")
         near = {"file": str(nearest.path), "differs_at": nearest.diffs}
     lines.append("To record it, run once with --set vcr_mode=record (or vcr_mode=auto) against a real upstream.")
     return _answer(MISS_STATUS, "llm_vcr_no_recording", "no_recording", " ".join(lines), request_key=key, nearest=near)
+
+
+def unsupported(method: str, url: str, what: str) -> ErrorAnswer:
+    return _answer(
+        MISS_STATUS,
+        "llm_vcr_not_replayed",
+        "not_replayed",
+        f"llm-vcr does not replay {method} {url} ({what}) yet, and in replay mode no LLM API call reaches "
+        "the network: it was answered here. Record and replay the calls llm-vcr supports (see the README, "
+        "'Which traffic'), or run this part with --mode live.",
+    )
+
+
+def too_large(reason: str) -> ErrorAnswer:
+    return _answer(
+        TOO_LARGE_STATUS,
+        "llm_vcr_request_too_large",
+        "request_too_large",
+        f"llm-vcr cannot replay this request: {reason}. Raise the limit with --set vcr_max_body_mb=N.",
+    )
 
 
 def unmatchable(reason: str) -> ErrorAnswer:

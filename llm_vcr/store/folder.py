@@ -7,6 +7,7 @@ recorded several times replay in file-name order; once exhausted, the last one r
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -19,7 +20,8 @@ import orjson
 
 from llm_vcr.apis import LISTINGS, Resource
 from llm_vcr.matching.keys import canonical, differences
-from llm_vcr.store import index
+from llm_vcr.store import files, index
+from llm_vcr.store.files import shown
 from llm_vcr.store.recording import Recording, RecordingError, ReplayResponse, listing_union
 
 log = logging.getLogger("llm_vcr")
@@ -57,9 +59,10 @@ class RecordingStore:
     first use and kept, so replay does no disk work after the first hit of each file.
     """
 
-    def __init__(self, root: Path, use_cache: bool = True) -> None:
+    def __init__(self, root: Path, use_cache: bool = True, max_file: int = files.DEFAULT_MAX_FILE) -> None:
         self.root = root
         self.use_cache = use_cache
+        self.max_file = max_file
         self._by_key: dict[str, list[Path]] = {}
         self._cursor: dict[str, int] = {}
         self._by_resource: dict[str, list[tuple[Path, str | None]]] = {}  # resource -> (path, model)
@@ -79,11 +82,12 @@ class RecordingStore:
             return report
         _remove_stale_temp_files(self.root)
         cached = index.load_cache(self.root) if self.use_cache else {}
-        files = _scan(self.root)
-        todo = [name for rel, name, stamp in files if (hit := cached.get(rel)) is None or hit[0] != stamp]
-        computed = index_files(todo)
+        found = files.scan(self.root, self.max_file)
+        report.skipped.extend(found.skipped)
+        todo = [name for rel, name, stamp in found.files if (hit := cached.get(rel)) is None or hit[0] != stamp]
+        computed = index_files(todo, self.max_file)
         fresh: dict[str, tuple[index.Stamp, index.Entry]] = {}
-        for rel, name, stamp in files:
+        for rel, name, stamp in found.files:
             path = Path(name)
             got = computed.get(name)
             if got is None:
@@ -126,9 +130,9 @@ class RecordingStore:
         rec = self._loaded.get(path)
         if rec is None:
             try:
-                rec = self._loaded[path] = read_file(path)
+                rec = self._loaded[path] = read_file(path, self.max_file)
             except RecordingError as e:
-                log.error(f"llm-vcr: {path} can no longer be read: {e}")
+                log.error(f"llm-vcr: {shown(path)} can no longer be read: {e}")
                 return None
         return rec
 
@@ -203,11 +207,11 @@ class RecordingStore:
         suffix = ".partial.json" if rec.partial else ".json"
         with self._write_lock:
             tmp = self.root / f".tmp-{os.getpid()}-{threading.get_ident()}-{rec.key}"
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            try:
+            try:  # a failed write (full disk, read-only folder) leaves no temporary file behind
+                with open(tmp, "wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
                 seq = len(self._by_key.get(rec.key, ()))  # a hint: the link below settles it
                 while True:
                     final = self.root / f"{slug}-{rec.key}-{seq:03d}{suffix}"
@@ -217,18 +221,21 @@ class RecordingStore:
                     except FileExistsError:
                         seq += 1
             finally:
-                tmp.unlink(missing_ok=True)
+                try:
+                    tmp.unlink(missing_ok=True)
+                except OSError:
+                    pass  # the original error is what matters
 
 
 PARALLEL_FROM = 20_000  # files to index before a process pool pays for its start-up (~0.3 s a worker)
 
 
-def _entries(names: list[str]) -> list[tuple[str, index.Entry | str]]:
+def _entries(names: list[str], max_file: int = files.DEFAULT_MAX_FILE) -> list[tuple[str, index.Entry | str]]:
     """Index entries (or the reason a file is unusable) for files: the per-file indexing work."""
     out: list[tuple[str, index.Entry | str]] = []
     for name in names:
         try:
-            rec = read_file(name)
+            rec = read_file(name, max_file)
         except RecordingError as e:
             out.append((name, str(e)))
             continue
@@ -237,11 +244,11 @@ def _entries(names: list[str]) -> list[tuple[str, index.Entry | str]]:
     return out
 
 
-def index_files(names: list[str]) -> dict[str, index.Entry | str]:
+def index_files(names: list[str], max_file: int = files.DEFAULT_MAX_FILE) -> dict[str, index.Entry | str]:
     """Index many files, on every core when there are enough of them (a first start over 100k files)."""
     workers = min(os.cpu_count() or 1, 8)
     if len(names) < PARALLEL_FROM or workers < 2:
-        return dict(_entries(names))
+        return dict(_entries(names, max_file))
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -250,60 +257,48 @@ def index_files(names: list[str]) -> dict[str, index.Entry | str]:
     try:
         # spawn, not fork: the proxy has threads, and a forked child would inherit their locks.
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            return {name: got for batch in pool.map(_entries, batches) for name, got in batch}
+            work = functools.partial(_entries, max_file=max_file)
+            return {name: got for batch in pool.map(work, batches) for name, got in batch}
     except Exception as e:  # a pool that cannot start costs time, never correctness
         log.warning(f"llm-vcr: indexing in {workers} processes failed ({e}); indexing in this one")
-        return dict(_entries(names))
+        return dict(_entries(names, max_file))
 
 
-def read_file(path: Path | str) -> Recording:
+def read_file(path: Path | str, max_file: int = files.DEFAULT_MAX_FILE) -> Recording:
+    """A recording file, or RecordingError with a one-line reason: never another exception, whatever
+    the file holds (wrong types, absurd nesting, a FIFO, a huge file)."""
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as e:
-        raise RecordingError(f"cannot read: {e.strerror or e}") from e
+        raw = files.read_bytes(path, max_file)
+    except files.UnreadableFile as e:
+        raise RecordingError(str(e)) from e
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as e:
         raise RecordingError(f"not valid JSON ({e})") from e
-    return Recording.from_json(doc)
+    try:
+        rec = Recording.from_json(doc)
+        _ = rec.key  # computed now: a body too deep to key is an unusable file, not a later crash
+        return rec
+    except RecordingError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
+        raise RecordingError(f"malformed recording ({type(e).__name__}: {e})") from e
 
 
 def _remove_stale_temp_files(root: Path) -> None:
     """Temp files of writers that died (kill -9) before publishing: never published, safe to drop."""
-    for tmp in root.glob(".tmp-*"):
+    try:
+        temps = list(root.glob(".tmp-*"))
+    except OSError:
+        return
+    for tmp in temps:
         try:
             pid = int(tmp.name.split("-")[1])
             os.kill(pid, 0)  # still running: its write may be in progress
         except ProcessLookupError:
-            tmp.unlink(missing_ok=True)
-        except (ValueError, IndexError, PermissionError, OSError):
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass  # a folder named like a temp file, or no permission: leave it
+        except (ValueError, IndexError, OSError):
             pass
-
-
-def _scan(root: Path) -> list[tuple[str, str, index.Stamp]]:
-    """Every *.json file under `root` outside hidden folders: (relative path, path, (size, mtime_ns)).
-
-    Plain strings and scandir's stat: this loop runs once per file of a 100k-file folder.
-    """
-    out = []
-    top = str(root)
-    stack = [top]
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:
-            continue
-        for e in entries:
-            if e.name.startswith("."):
-                continue
-            if e.is_dir():
-                stack.append(e.path)
-            elif e.name.endswith(".json"):
-                try:
-                    st = e.stat()  # follows links, like reading the file will
-                except OSError:
-                    continue
-                out.append((e.path[len(top) + 1 :], e.path, (st.st_size, st.st_mtime_ns)))
-    return out

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import orjson
 
+from llm_vcr.store.files import Stamp
+
 # The code an index entry depends on: the API tables, matching, reading recordings, redaction.
 _CODE = ("apis", "matching", "store/recording.py", "redaction.py")
 
@@ -52,9 +54,6 @@ def cache_dir() -> Path:
 
 def cache_path(folder: Path) -> Path:
     return cache_dir() / f"{hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]}.json"
-
-
-Stamp = tuple[int, int]  # (size, mtime_ns)
 
 
 def load_cache(folder: Path) -> dict[str, tuple[Stamp, Entry]]:

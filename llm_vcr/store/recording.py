@@ -121,7 +121,7 @@ class Recording:
             model=model if isinstance(model, str) else None,
             is_streaming=bool(resp.get("is_streaming")),
             response_body=response_body,
-            status=int(resp.get("status") or 200),
+            status=_status(resp.get("status"), 200, '"response.status"'),
             partial=resp.get("partial") if isinstance(resp.get("partial"), str) else None,
             raw=doc,
         )
@@ -134,7 +134,7 @@ class Recording:
             rec.response_headers = {str(k): str(v) for k, v in headers.items()}
         if resp.get("is_exception"):
             data = resp.get("exception_data") if isinstance(resp.get("exception_data"), dict) else {}
-            rec.status = int(data.get("status_code") or 500)
+            rec.status = _status(data.get("status_code"), 500, '"exception_data.status_code"')
             rec.error_body = data.get("body") or {"message": resp.get("exception_message") or "recorded error"}
         elif resource is not None and rec.partial is None and 200 <= rec.status < 300:
             rec._check_body()
@@ -217,13 +217,18 @@ class Recording:
         return orjson.dumps(self.to_json(), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
     def redact_secrets(self) -> list[str]:
-        """Replace key-shaped strings everywhere they could hide; the kinds found (empty: none)."""
+        """Replace key-shaped strings in every string that reaches disk (URL, model, endpoint, bodies,
+        chunks, kept headers, reasons); the kinds found (empty: none).
+
+        One document, so a key split across consecutive chunks or messages is found too; the request
+        body's strings are grouped exactly as when a live request is redacted alone, so both match.
+        """
         found: list[str] = []
-        self.url = redaction.redact_text(self.url, found)
-        self.body = redaction.redact(self.body, found)
-        self.response_body = redaction.redact(self.response_body, found)
-        self.response_headers = redaction.redact(self.response_headers, found)
+        fields = ("url", "model", "endpoint", "body", "response_body", "response_headers", "error_body", "partial")
+        clean = redaction.redact({name: getattr(self, name) for name in fields}, found)
         if found:
+            for name in fields:
+                setattr(self, name, clean[name])
             self.__dict__.pop("key", None)  # cached_property: the body changed
         return found
 
@@ -258,6 +263,17 @@ class Recording:
             return ReplayResponse(self.status, self.resource.content_type, b"".join(frames), frames=frames,
                                   timing=self.timing)  # fmt: skip
         return ReplayResponse(self.status, JSON_CONTENT_TYPE, orjson.dumps(envelopes.unwrap(self.response_body)))
+
+
+def _status(value: JSON, default: int, name: str) -> int:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise RecordingError(f"{name} is not an HTTP status: {str(value)[:40]!r}")
+    status = int(value)
+    if not 100 <= status <= 599:
+        raise RecordingError(f"{name} is not an HTTP status: {status}")
+    return status
 
 
 def _valid_timing(timing: dict[str, JSON], body: JSON) -> bool:

@@ -84,4 +84,4 @@ def test_corrupt_recordings_are_skipped_with_a_warning_naming_the_file(vcr_dir, 
     assert out.stdout.rstrip().endswith("data: [DONE]")
     assert "skipped recording" in log and "broken.json: not valid JSON" in log
     assert 'hand-edited.json: "response.body" of a streaming recording is not a list of chunks' in log
-    assert "1 recordings in" in log and "2 unreadable" in log
+    assert "1 recordings in" in log and "2 skipped" in log

@@ -54,8 +54,8 @@ def test_regular_proxy_over_https(http, tls_upstream, tmp_path):
         conf_ca = str(tmp_path / "conf" / "mitmproxy-ca-cert.pem")
         got = requests(f"https://{HOST}:{relay.port}", "-x", p.url, "--cacert", conf_ca, http)
     version = "2" if http == "--http2" else "1.1"
-    assert got[:3] == [f"200 {version}", f"404 {version}", f"400 {version}"]
-    assert got[3].startswith("502")  # a non-LLM path to an LLM upstream: refused at connect time
+    # A hit, a miss, a malformed body, and an OpenAI endpoint llm-vcr does not replay: all answered locally.
+    assert got == [f"200 {version}", f"404 {version}", f"400 {version}", f"404 {version}"]
     assert relay.connections == 0
 
 
@@ -72,7 +72,7 @@ def test_reverse_proxy(tls_upstream, tmp_path):
         options=(f"ssl_verify_upstream_trusted_ca={ca}",),
     ) as p:
         got = requests(p.url)
-    assert [g.split()[0] for g in got] == ["200", "404", "400", "502"]
+    assert [g.split()[0] for g in got] == ["200", "404", "400", "404"]
     assert relay.connections == 0
 
 

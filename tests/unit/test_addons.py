@@ -92,10 +92,54 @@ async def test_miss_is_a_loud_non_retried_404(vcr, tmp_path):
 
 
 def test_non_llm_traffic_is_untouched_in_replay(vcr):
-    _, _, replay, _ = vcr
-    for f in (llm_flow(b"x", path="/v1/files"), llm_flow({}, path="/v1/models", method="POST")):
+    _, state, replay, _ = vcr
+    for f in (llm_flow(b"x", path="/index.html", method="GET"), llm_flow({}, path="/v2/things")):
+        f.request.host = "example.invalid"
         replay.request(f)
         assert f.response is None and "llm_vcr" not in f.metadata
+    assert state.stats.other_requests == 2 and state.stats.unsupported == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "what"),
+    [
+        ("POST", "/v1/files", "OpenAI files"),
+        ("POST", "/v1/audio/speech", "OpenAI audio"),
+        ("GET", "/v1/responses/resp_1", "OpenAI Responses"),
+        ("POST", "/v1/messages/count_tokens", "Anthropic token counting"),
+        ("POST", "/v1beta/models/gemini-2.0-flash:generateContent", "Gemini"),
+        ("POST", "/api/show", "Ollama"),
+        ("POST", "/v1/models", "POST on models"),
+        ("GET", "/v1/chat/completions", "GET on chat/completions"),
+    ],
+)
+def test_llm_calls_replay_cannot_answer_get_a_non_retried_4xx_never_the_network(vcr, method, path, what):
+    _, state, replay, _ = vcr
+    f = llm_flow({}, path=path, method=method)
+    f.request.host = "example.invalid"  # not a well-known LLM host: the path alone decides
+    replay.request(f)
+    assert f.response is not None and f.response.status_code == 404
+    assert f.response.headers["x-should-retry"] == "false"
+    err = orjson.loads(f.response.content)["error"]
+    assert err["code"] == "not_replayed" and what in err["message"] and "does not replay" in err["message"]
+    assert state.stats.unsupported == 1 and what in state.stats.unsupported_calls[0]
+
+
+def test_any_request_to_an_llm_api_host_is_answered_locally_in_replay(vcr):
+    _, state, replay, _ = vcr
+    assert state.stats.unsupported == 0
+    f = llm_flow(b"", path="/v1/organization/usage", method="GET")
+    f.request.host = "api.anthropic.com"
+    replay.request(f)
+    assert f.response.status_code == 404 and "api.anthropic.com" in orjson.loads(f.response.content)["error"]["message"]
+    assert state.stats.unsupported == 1
+
+
+def test_sdk_telemetry_is_answered_with_success_in_replay(vcr):
+    _, state, replay, _ = vcr
+    f = llm_flow({"data": [{"id": "trace_1"}]}, path="/v1/traces/ingest")
+    replay.request(f)
+    assert f.response.status_code == 204 and state.stats.telemetry == 1
 
 
 def test_non_json_body_gets_a_clear_400_in_replay(vcr):

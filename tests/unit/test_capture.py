@@ -1,7 +1,8 @@
 import pytest
 
 from llm_vcr.apis import CHAT, MODELS, openai
-from llm_vcr.capture import StreamCapture, json_recording, request_body, stream_recording
+from llm_vcr.bodies import request_json as request_body
+from llm_vcr.capture import StreamCapture, json_recording, stream_recording
 
 REQ = {"model": "m", "messages": [], "stream": True}
 CHUNKS = [

@@ -130,7 +130,7 @@ def test_the_index_cache_spares_reading_files_and_notices_changes(tmp_path, monk
 
     reads = []
     real = store.read_file
-    monkeypatch.setattr(store, "read_file", lambda p: reads.append(Path(p).name) or real(p))
+    monkeypatch.setattr(store, "read_file", lambda p, *a: reads.append(Path(p).name) or real(p, *a))
     s = RecordingStore(tmp_path)
     assert s.load().loaded == 3 and reads == []  # nothing read: the cache knew every file
 
@@ -153,7 +153,7 @@ def test_recordings_are_read_on_first_use_only(tmp_path, monkeypatch):
     s.load()
     reads = []
     real = store.read_file
-    monkeypatch.setattr(store, "read_file", lambda p: reads.append(p) or real(p))
+    monkeypatch.setattr(store, "read_file", lambda p, *a: reads.append(p) or real(p, *a))
     key = chat("hi", "").key
     for _ in range(3):
         assert s.take(key) is not None
