@@ -212,6 +212,21 @@ def redact_text(text: str, found: list[str] | None = None) -> str:
     return _redact_pieces([text], found)[0]
 
 
+# Printers shorten long values ("…/keys/AIzaSyA1b2C3…"): the start of a key is still a leak.
+_TRUNCATED = re.compile(
+    r"(?<![A-Za-z0-9_])(?:sk-|AIza|AKIA|ASIA|gh[pousr]_|github_pat_|hf_|gsk_|xai-|r8_|xox[abprs]-|eyJ)"
+    r"[A-Za-z0-9_\-]{4,}(?=…|\.\.\.)"
+)
+
+
+def redact_log(text: str) -> str:
+    """`redact_text` for lines shown to people: also the shortened starts of keys that printers cut."""
+    text = redact_text(text)
+    if "…" in text or "..." in text:
+        text = _TRUNCATED.sub(lambda m: placeholder("truncated-key", m.group(0)), text)
+    return text
+
+
 def _redact_pieces(pieces: list[str], found: list[str] | None) -> list[str]:
     """The pieces of one channel, redacted as one text (see the module's docstring)."""
     if len(pieces) == 1:

@@ -40,7 +40,7 @@ class _RedactLogs(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        clean = redaction.redact_text(message)
+        clean = redaction.redact_log(message)
         if clean != message:
             record.msg, record.args = clean, None
         return True

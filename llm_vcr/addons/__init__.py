@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from llm_vcr.addons.commands import Commands
 from llm_vcr.addons.offline import OfflineGuard
+from llm_vcr.addons.output import OutputRedaction
 from llm_vcr.addons.pacer import Pacer
 from llm_vcr.addons.record import Record
 from llm_vcr.addons.replay import Replay
@@ -14,7 +15,11 @@ from llm_vcr.vcr import Vcr
 
 def make_addons(vcr: Vcr | None = None) -> list[object]:
     """The addons in hook order: Settings configures, Replay answers (instantly or through the Pacer),
-    Record tees, View keeps streamed bodies visible, OfflineGuard blocks, Commands for the command bar."""
+    Record tees, View keeps streamed bodies visible, OfflineGuard blocks, Commands for the command bar,
+    OutputRedaction keeps keys out of what mitmproxy prints."""
     vcr = vcr or Vcr()
     pacer = Pacer(vcr)
-    return [Settings(vcr), Replay(vcr, pacer), Record(vcr), pacer, View(), OfflineGuard(vcr), Commands(vcr)]
+    return [
+        Settings(vcr), Replay(vcr, pacer), Record(vcr), pacer, View(), OfflineGuard(vcr), Commands(vcr),
+        OutputRedaction(),
+    ]  # fmt: skip

@@ -100,8 +100,11 @@ def cmd_ls(folder: Path, out=None) -> int:
 
 def _find(target: str, folder: Path) -> list[tuple[Path, Recording]]:
     path = Path(target)
-    if path.exists() or target.endswith(".json"):
-        return [(path, read_file(path))]
+    if path.exists() or path.is_symlink() or target.endswith(".json"):
+        try:
+            return [(path, read_file(path))]
+        except RecordingError as e:
+            raise RecordingError(f"{shown(path)}: {e}") from e
     if len(target) == KEY_LENGTH and all(c in "0123456789abcdef" for c in target):
         store = RecordingStore(folder)
         store.load()

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llm_vcr.cli.clientenv import client_env
-from llm_vcr.redaction import redact_text
+from llm_vcr.redaction import redact_log
 
 # The addon script of this very copy of the package (checkout or installed): `llm-vcr addon` prints it.
 ADDON = Path(__file__).resolve().parent.parent / "script" / "llm_vcr_addon.py"
@@ -190,7 +190,7 @@ class ProxyProcess:
         return self.log_path.read_text(errors="replace")
 
     def log_tail(self, lines: int = 30) -> str:
-        return redact_text("\n".join(self.log().splitlines()[-lines:]))
+        return redact_log("\n".join(self.log().splitlines()[-lines:]))
 
     def stop(self) -> dict[str, object]:
         """SIGTERM (the addon then flushes writes and writes its report); the report, or {}."""

@@ -247,7 +247,9 @@ class ScriptedUpstream(LoopServer):
             body = await reader.readexactly(length)
             path = head.split(b" ", 2)[1].decode()
             self.requests.append((path, body))
-            script = self.routes.get(path, [b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"])
+            script = self.routes.get(path) or self.routes.get(
+                path.split("?", 1)[0], [b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"]
+            )
             for part in script(body) if callable(script) else script:
                 if isinstance(part, int | float):
                     await asyncio.sleep(part)
@@ -332,3 +334,49 @@ def make_tls(workdir: Path, hostname: str) -> tuple[ssl.SSLContext, Path]:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert_pem, key_pem)
     return ctx, ca_pem
+
+
+class KeepAliveUpstream:
+    """A plain HTTP/1.1 server with keep-alive that answers every request 200 and records
+    (method, path) and connections: proves which requests reached "the upstream" and which did not."""
+
+    def __init__(self) -> None:
+        import http.server
+
+        outer = self
+        self.requests: list[tuple[str, str]] = []
+        self.connections = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                outer.connections += 1
+                super().setup()
+
+            def _answer(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                self.rfile.read(length)
+                outer.requests.append((self.command, self.path))
+                self.send_response(200)
+                self.send_header("content-type", "text/plain")
+                self.send_header("content-length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            do_GET = do_POST = do_DELETE = _answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

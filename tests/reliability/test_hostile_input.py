@@ -128,3 +128,68 @@ def test_names_that_try_path_traversal_stay_inside_the_folder(tmp_path):
     (vcr_dir / "link.json").symlink_to("/etc/passwd")  # a hostile file in the folder: skipped, reported
     report = RecordingStore(vcr_dir).load()
     assert [(p.name, "a link out of the recordings folder" in r) for p, r in report.skipped] == [("link.json", True)]
+
+
+def _bomb(size: int) -> bytes:
+    """A gzip body of a few hundred KB that inflates to `size` bytes of a JSON-looking prefix and zeros."""
+    import zlib
+
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    out = [c.compress(b'{"model": "m", "messages": [{"role": "user", "content": "')]
+    block = b"0" * (1 << 20)
+    for _ in range(size >> 20):
+        out.append(c.compress(block))
+    out.append(c.compress(b'"}]}'))
+    out.append(c.flush())
+    return b"".join(out)
+
+
+def test_a_decompression_bomb_is_refused_in_replay_and_passed_through_unrecorded(tmp_path):
+    bomb = _bomb(500 << 20)  # 500 MB inflated, about 500 KB on the wire
+    assert len(bomb) < 1 << 20
+    up = ScriptedUpstream({"/v1/chat/completions": STREAM})
+    try:
+        with Mitmdump(tmp_path / "a", tmp_path / "recs", "replay") as p:
+            status, headers, data = post(p.port, bomb, {"content-encoding": "gzip"})
+            alive = post(p.port, json.dumps(BODY).encode())[0]  # the proxy keeps serving
+        assert status == 413 and headers["x-should-retry"] == "false" and alive == 404
+        assert "vcr_max_body_mb" in json.loads(data)["error"]["message"]
+        with Mitmdump(tmp_path / "b", tmp_path / "recs", "record", reverse=up.url) as p:
+            status, _, _ = post(p.port, bomb, {"content-encoding": "gzip"})
+            report = p.stop()
+            log = p.log()
+    finally:
+        up.close()
+    assert status == 200  # passed through: the upstream decides what to make of it
+    assert report["not_recorded"] == 1 and report["recorded"] == 0, log
+    assert "NOT recorded" in log and "inflates past" in log
+    assert not list((tmp_path / "recs").glob("*.json"))
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400", "-1e400"])
+def test_non_finite_numbers_get_a_clear_400_and_never_the_key_of_null(literal, tmp_path):
+    template = '{"model": "m", "messages": [{"role": "user", "content": "x"}], "temperature": %s}'
+    vcr_dir = tmp_path / "recs"
+    up = ScriptedUpstream({"/v1/chat/completions": STREAM})
+    try:
+        with Mitmdump(tmp_path / "r", vcr_dir, "record", reverse=up.url) as p:
+            assert post(p.port, (template % "null").encode())[0] == 200  # recorded with temperature null
+        with Mitmdump(tmp_path / "p", vcr_dir, "replay") as p:
+            null = post(p.port, (template % "null").encode())[0]
+            status, _, data = post(p.port, (template % literal).encode())
+    finally:
+        up.close()
+    assert null == 200  # the recording of null replays
+    assert status == 400, data  # ... and is not served for a non-finite number
+    assert "not valid JSON" in json.loads(data)["error"]["message"]
+
+
+def test_absurd_nesting_gets_a_clear_400_not_an_internal_error(tmp_path):
+    deep = "[" * 5000 + "]" * 5000
+    body = '{"model": "m", "messages": [{"role": "user", "content": %s}]}'
+    with Mitmdump(tmp_path, tmp_path / "recs", "replay") as p:
+        results = [post(p.port, (body % d).encode()) for d in ("[" * 300 + "]" * 300, deep)]
+        alive = post(p.port, json.dumps(BODY).encode())[0]
+    for status, _, data in results:
+        assert status == 400 and "nested deeper than" in json.loads(data)["error"]["message"], data
+    assert alive == 404

@@ -408,3 +408,28 @@ async def test_a_failure_while_explaining_a_miss_still_answers(vcr, monkeypatch)
     f = llm_flow({"model": "m", "messages": []})
     await ask(replay, f)
     assert f.response.status_code == 500 and f.response.headers["x-should-retry"] == "false"
+
+
+async def test_large_and_encoded_bodies_are_prepared_off_the_event_loop(vcr, tmp_path, monkeypatch):
+    import threading
+
+    from llm_vcr.addons import replay as replay_module
+
+    _, state, replay, _ = vcr
+    threads: list[str] = []
+    real = replay_module.prepare
+
+    def spy(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(replay_module, "prepare", spy)
+    await ask(replay, llm_flow(SEED_BODY))  # a miss: explained in a thread, but prepared on the loop
+    assert threads[0] == threading.main_thread().name  # a small body: on the loop, cheap
+    threads.clear()
+    big = llm_flow({**SEED_BODY, "pad": "x" * (300 * 1024)})
+    pending = replay.request(big)
+    assert pending is not None  # the hook hands mitmproxy an awaitable: other flows go on meanwhile
+    await pending
+    assert threads and threading.main_thread().name not in threads  # a big one: only ever in worker threads
+    assert big.response.status_code == 404 and state.stats.misses == 2
