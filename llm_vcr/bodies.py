@@ -8,6 +8,7 @@ equal to that of `null`. Pure (no mitmproxy): shared by the addons, the CLI and 
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from typing import Any
 
@@ -115,26 +116,50 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def loads(data: bytes | str) -> JSON:
-    """JSON as sent: orjson for speed, the stdlib for what orjson refuses but is valid (integers
-    beyond 64 bits). Non-finite numbers (`NaN`, `Infinity`, `1e400`) are a ValueError."""
+_BIG_INT = re.compile(rb"[0-9]{20}")
+
+
+def loads(data: bytes | str, exact: bool = False) -> JSON:
+    """JSON as sent: orjson for speed, the stdlib for what orjson refuses but is valid. Non-finite
+    numbers (`NaN`, `Infinity`, `1e400`) are a ValueError.
+
+    orjson reads integers beyond 64 bits as floats; `exact` (what is stored: recordings must hold
+    the data exactly as sent) reads such bodies with the stdlib instead. Keys do not need it:
+    `keys.canonical` compares big integers as floats either way.
+    """
+    if exact and _BIG_INT.search(data.encode() if isinstance(data, str) else data):
+        return _stdlib_loads(data)
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as e:
         if "infinity" in str(e).lower():
             raise ValueError("a number overflows a double (JSON has no infinities)") from e
-        try:
-            return json.loads(data, parse_constant=_reject_constant, parse_float=_finite_float)
-        except RecursionError:
-            raise ValueError(f"the JSON is nested deeper than {MAX_DEPTH} levels") from None
+        return _stdlib_loads(data)
 
 
-def request_json(content: bytes | None) -> JSON:
+def _stdlib_loads(data: bytes | str) -> JSON:
+    try:
+        return json.loads(data, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ValueError(f"the JSON is nested deeper than {MAX_DEPTH} levels") from None
+
+
+def dumps(value: JSON, pretty: bool = False) -> bytes:
+    """orjson's bytes, or the stdlib's for what orjson cannot write (integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE if pretty else None)
+    except TypeError:
+        text = json.dumps(value, ensure_ascii=False, indent=2 if pretty else None,
+                          separators=None if pretty else (",", ":"))  # fmt: skip
+        return (text + "\n" if pretty else text).encode()
+
+
+def request_json(content: bytes | None, exact: bool = False) -> JSON:
     """A request body as JSON (None when empty). ValueError with a reason for anything unusable."""
     if not content:
         return None
     try:
-        value = loads(content)
+        value = loads(content, exact)
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"the request body is not valid JSON ({e})") from e
     return value  # its depth is checked where it is walked (keys.canonical)

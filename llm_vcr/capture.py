@@ -103,7 +103,7 @@ def stream_recording(
     bad = None
     for i, ev in enumerate(capture.events):
         try:
-            chunks.append(loads(ev.data))
+            chunks.append(loads(ev.data, exact=True))
         except ValueError:
             bad = bad or f"event {i} is not JSON: {ev.data[:80]!r}"
             chunks.append(ev.data)
@@ -145,7 +145,7 @@ def json_recording(
 ) -> Recording:
     """A buffered answer: one envelope (a list for /models); error answers keep status and headers."""
     try:
-        data = loads(content) if content else None
+        data = loads(content, exact=True) if content else None
     except (ValueError, UnicodeDecodeError):
         data = None
     if 200 <= status < 300:
@@ -196,7 +196,7 @@ def recording_from_exchange(
     stream_content_types: tuple[str, ...] = ("text/event-stream", "application/x-ndjson"),
 ) -> Recording:
     """A recording from a finished exchange whose bodies are whole (a saved flow, a HAR entry)."""
-    req = request_json(request)
+    req = request_json(request, exact=True)
     ctype = next((v for k, v in headers.items() if k.lower() == "content-type"), "").split(";")[0].strip().lower()
     if ctype in stream_content_types and 200 <= status < 300:
         cap = StreamCapture(framing=resource.framing)

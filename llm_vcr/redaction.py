@@ -35,6 +35,7 @@ JSON = Any
 
 WINDOW = 256 * 1024  # characters per regex call: the GIL is released between calls on big texts
 OVERLAP = 16 * 1024  # longest match found whole inside a window (a PEM block of an 8192-bit key)
+LONGEST = 64 * 1024  # no key is longer; base64 runs beyond this are data (images, audio), not decoded
 
 
 def _has_digit(s: str) -> bool:
@@ -114,9 +115,11 @@ def _from_percent(run: str) -> str | None:
 
 _URLCHAR = r"(?:[A-Za-z0-9_.~+\-]|%[0-9A-Fa-f]{2})"
 _ENCODED = [
-    Shape("base64", re.compile(r"[A-Za-z0-9+/_\-]{28,}={0,2}"), encoded=_from_base64),
-    Shape("url-encoded", re.compile(rf"[A-Za-z0-9_.~+\-]*%[0-9A-Fa-f]{{2}}{_URLCHAR}*"), ("%",), encoded=_from_percent),
-]
+    # Runs are maximal, so they start a word by construction (boundary=False): a rejected run is skipped whole.
+    Shape("base64", re.compile(r"[A-Za-z0-9+/_\-]{28,}={0,2}"), boundary=False, encoded=_from_base64),
+    Shape("url-encoded", re.compile(rf"[A-Za-z0-9_.~+\-]*%[0-9A-Fa-f]{{2}}{_URLCHAR}*"), ("%",), boundary=False,
+          encoded=_from_percent),
+]  # fmt: skip
 SHAPES_ALL = SHAPES + _ENCODED
 
 
@@ -153,7 +156,18 @@ def may_contain(raw: bytes) -> bool:
     misses base64-encoded keys and keys whose literal prefix is split across two JSON strings; on the
     write path every recording is scanned in full, and replay rescans in full before it misses.
     """
-    return any(lit in raw for lit in _LITERALS)
+    if len(raw) <= WINDOW:
+        return any(lit in raw for lit in _LITERALS)
+    return any(_contains(raw, lit) for lit in _LITERALS)
+
+
+def _contains[T: (str, bytes)](text: T, needle: T) -> bool:
+    """`needle in text`, a window at a time on big texts: each C call is short, so a scan in a worker
+    thread never holds the GIL (and the proxy's event loop) for long."""
+    size, step = len(text), WINDOW * 4
+    if size <= step:
+        return needle in text
+    return any(text.find(needle, at, at + step + len(needle)) != -1 for at in range(0, size, step))
 
 
 # ---- scanning ---------------------------------------------------------------------------
@@ -170,27 +184,27 @@ def _matches(text: str, starts: tuple[int, ...] = ()) -> list[_Match]:
     """Key-shaped spans of `text` (merged where they overlap), scanning at most WINDOW characters per
     regex call. `starts`: offsets where a new piece begins (a word boundary: a new message or delta)."""
     found: list[tuple[int, int, int, str]] = []  # (start, order, end, kind)
-    n = len(text)
+    size = len(text)
     for order, shape in enumerate(SHAPES_ALL):
-        if shape.needles and not any(n in text for n in shape.needles):
+        if shape.needles and not any(_contains(text, needle) for needle in shape.needles):
             continue
         pos = 0
-        while pos < n:
-            endpos = min(n, pos + WINDOW + OVERLAP)
+        while pos < size:
+            endpos = min(size, pos + WINDOW + OVERLAP)
             m = shape.rx.search(text, pos, endpos)
             if m is None or m.start() >= pos + WINDOW:
-                if endpos >= n:
+                if endpos >= size:
                     break
                 pos += WINDOW
                 continue
-            if m.end() == endpos < n:
-                m = shape.rx.match(text, m.start()) or m  # a long match cut by the window
+            if m.end() == endpos < size:  # a long match cut by the window: extend it, boundedly
+                m = shape.rx.match(text, m.start(), min(size, m.start() + LONGEST + 1)) or m
             kind = shape.kind
             if not _accept(shape, text, m, starts):
                 pos = m.start() + 1
                 continue
             if shape.encoded is not None:
-                inner = shape.encoded(m.group(0))
+                inner = shape.encoded(m.group(0)) if m.end() - m.start() <= LONGEST else None
                 if inner is None:
                     pos = m.end()
                     continue

@@ -172,7 +172,7 @@ def _request(part: tuple[str, str, str, bytes | None, str | None], limit: int) -
     """The request fields of a recording, decoded and parsed on the writer thread."""
     call, method, url, raw, ce = part
     try:
-        body = bodies.request_json(bodies.decode(raw or b"", ce, limit))
+        body = bodies.request_json(bodies.decode(raw or b"", ce, limit), exact=True)
     except ValueError as e:
         raise NotRecorded(call, f"the request {e}") from e
     return {"method": method, "url": url, "body": body}

@@ -172,9 +172,10 @@ class Replay:
             # The fast secret check on raw bytes cannot see a base64-encoded key; the recording holds it
             # redacted. A full scan, then, before a miss is declared.
             req = flow.request
-            full = await asyncio.to_thread(
-                prepare, req.method, resource, req.raw_content, req.headers.get("content-encoding"), vcr.max_body, True
-            )
+            full = prepared
+            if not prepared.full_scan:
+                ce = req.headers.get("content-encoding")
+                full = await asyncio.to_thread(prepare, req.method, resource, req.raw_content, ce, vcr.max_body, True)
             if full.key != prepared.key and (hit := vcr.store.take(full.key)) is not None:
                 meta["key"] = full.key
                 self._serve(flow, meta, hit)

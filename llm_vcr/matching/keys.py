@@ -41,6 +41,8 @@ def canonical(value: JSON, depth: int = 0) -> JSON:
             return int(value)
         if not math.isfinite(value):
             raise ValueError(f"{value} is not a JSON number")
+    elif isinstance(value, int) and not -(2**63) <= value < 2**64 and not isinstance(value, bool):
+        return float(value)  # as orjson reads it on the hot path: one key either way
     return value
 
 
@@ -100,5 +102,7 @@ def _diff(a: JSON, b: JSON, path: str, out: list[str], limit: int) -> None:
 
 
 def _short(value: JSON, limit: int = 40) -> str:
+    if isinstance(value, str) and len(value) > limit:
+        value = value[:limit]  # never serialise a 50 MB string to show 40 characters of it
     text = orjson.dumps(value).decode()
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -20,6 +20,7 @@ OFF_LOOP_BYTES = 256 * 1024  # bodies this large (or content-encoded) are prepar
 class Prepared:
     body: JSON  # the JSON as recordings store it (secrets replaced)
     key: str
+    full_scan: bool = False  # redacted without the pre-check: a rescan would find nothing more
 
 
 def prepare(
@@ -36,6 +37,8 @@ def prepare(
     replay tries before it answers a miss.
     """
     body: JSON = None
+    # Big bodies are prepared in a thread anyway: scan them in full once rather than twice on a miss.
+    full_scan = full_scan or len(raw or b"") > OFF_LOOP_BYTES
     if resource.has_body:
         data = bodies.decode(raw or b"", content_encoding, max_body)
         body = bodies.request_json(data)
@@ -43,4 +46,4 @@ def prepare(
             raise ValueError("the request body is JSON but not an object")
         if full_scan or redaction.may_contain(data):
             body = redaction.redact(body)  # recordings store secrets as placeholders
-    return Prepared(body, request_key(method, resource, body))
+    return Prepared(body, request_key(method, resource, body), full_scan)

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 
-from llm_vcr import redaction
+from llm_vcr import bodies, redaction
 from llm_vcr.apis import CHAT, COMPLETIONS, LISTINGS, MODELS, Framing, Resource, classify_endpoint, envelopes
 from llm_vcr.framings import ndjson, sse
 from llm_vcr.matching.keys import request_key, wire_body
@@ -214,7 +214,7 @@ class Recording:
 
     def dumps(self) -> bytes:
         # Pretty, unsorted (the server's field order is data) and UTF-8: diffs read well.
-        return orjson.dumps(self.to_json(), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+        return bodies.dumps(self.to_json(), pretty=True)
 
     def redact_secrets(self) -> list[str]:
         """Replace key-shaped strings in every string that reaches disk (URL, model, endpoint, bodies,
@@ -244,12 +244,12 @@ class Recording:
     def replay(self) -> ReplayResponse:
         """The wire response, serialised once per recording (replay is a hot path)."""
         if self.error_body is not None:
-            body = orjson.dumps({"error": self.error_body})
+            body = bodies.dumps({"error": self.error_body})
             return ReplayResponse(self.status, JSON_CONTENT_TYPE, body)
         if not 200 <= self.status < 300:
             # An upstream error answer, replayed as it came so retry logic sees the same thing.
             data = envelopes.unwrap(self.response_body)
-            body = data.encode() if isinstance(data, str) else orjson.dumps(data)
+            body = data.encode() if isinstance(data, str) else bodies.dumps(data)
             headers = {k.lower(): v for k, v in self.response_headers.items()}
             ctype = headers.pop("content-type", JSON_CONTENT_TYPE)
             return ReplayResponse(self.status, ctype, body, headers)
@@ -262,7 +262,7 @@ class Recording:
                 frames[-1] = frames[-1][:-1]  # as recorded: the last event's terminator never came
             return ReplayResponse(self.status, self.resource.content_type, b"".join(frames), frames=frames,
                                   timing=self.timing)  # fmt: skip
-        return ReplayResponse(self.status, JSON_CONTENT_TYPE, orjson.dumps(envelopes.unwrap(self.response_body)))
+        return ReplayResponse(self.status, JSON_CONTENT_TYPE, bodies.dumps(envelopes.unwrap(self.response_body)))
 
 
 def _status(value: JSON, default: int, name: str) -> int:
@@ -289,15 +289,15 @@ def _valid_timing(timing: dict[str, JSON], body: JSON) -> bool:
 def frame_stream(resource: Resource, items: list[JSON]) -> list[bytes]:
     """Stream items as the API frames them on the wire: one piece per item (then [DONE] for OpenAI)."""
     if resource.framing is Framing.NDJSON:
-        return [ndjson.frame(orjson.dumps(envelopes.unwrap(i))) for i in items]
+        return [ndjson.frame(bodies.dumps(envelopes.unwrap(i))) for i in items]
     if resource.framing is Framing.SSE_EVENTS:
         out = []
         for item in items:
             name = envelopes.event_name(item)
-            data = orjson.dumps(envelopes.unwrap(item))
+            data = bodies.dumps(envelopes.unwrap(item))
             out.append(b"event: " + name.encode() + b"\n" + sse.frame_data(data) if name else sse.frame_data(data))
         return out
-    return [sse.frame_data(orjson.dumps(envelopes.unwrap(i))) for i in items] + [DONE_EVENT]
+    return [sse.frame_data(bodies.dumps(envelopes.unwrap(i))) for i in items] + [DONE_EVENT]
 
 
 def _from_sse_lines(resource: Resource, lines: list[str]) -> list[JSON]:
@@ -334,4 +334,4 @@ def listing_union(resource: Resource, recordings: list[Recording]) -> ReplayResp
                     continue
                 seen.add(ident)
             items.append(m)
-    return ReplayResponse(200, JSON_CONTENT_TYPE, orjson.dumps(envelopes.listing_payload(resource, items)))
+    return ReplayResponse(200, JSON_CONTENT_TYPE, bodies.dumps(envelopes.listing_payload(resource, items)))
