@@ -12,7 +12,10 @@ from typing import Optional
 from mitmproxy import ctx, exceptions
 from mitmproxy.proxy import mode_specs
 
+from llm_vcr import config
 from llm_vcr.bodies import DEFAULT_MAX_BODY
+from llm_vcr.matching import normalize
+from llm_vcr.matching.normalize import RuleError
 from llm_vcr.store.files import DEFAULT_MAX_FILE
 from llm_vcr.vcr import MODES, SECRET_POLICIES, Vcr
 
@@ -54,6 +57,16 @@ class Settings:
             "413 in replay, passed through unrecorded (with a warning) in the other modes.",
         )  # fmt: skip
         loader.add_option(
+            "vcr_ignore", Sequence[str], [],
+            "JSON paths left out of request keys (repeatable), e.g. metadata.request_id or "
+            "messages[role=system].content; added to [tool.llm-vcr] ignore in pyproject.toml / llm-vcr.toml.",
+        )  # fmt: skip
+        loader.add_option(
+            "vcr_normalize", Sequence[str], [],
+            "Replacements on string values before keying (repeatable), as |regex|replacement, e.g. "
+            "'|\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z?|<time>'; added to [tool.llm-vcr] normalize.",
+        )  # fmt: skip
+        loader.add_option(
             "vcr_port_file",
             Optional[str],  # noqa: UP045 (mitmproxy's option type spec)
             None,
@@ -78,7 +91,18 @@ class Settings:
         self.vcr.max_file = ctx.options.vcr_max_file_mb * 2**20
         if "mode" in updated and "mode" in ctx.options.keys():
             self.vcr.llm_upstreams.update(reverse_targets(ctx.options.mode))
-        if "vcr_dir" in updated or "vcr_max_file_mb" in updated:
+        rules_changed = False
+        if updated & {"vcr_ignore", "vcr_normalize", "vcr_dir"}:
+            try:
+                rules = config.rules(Path.cwd(), ctx.options.vcr_ignore, ctx.options.vcr_normalize)
+            except RuleError as e:
+                raise exceptions.OptionsError(f"llm-vcr matching rules: {e}") from e
+            rules_changed = rules != normalize.active()
+            normalize.set_active(rules)
+            if rules.sources or rules.ignore or rules.replace:
+                log.info(f"llm-vcr: matching rules from {', '.join(rules.sources) or 'options'}: "
+                         f"{len(rules.ignore)} ignored paths, {len(rules.replace)} replacements")  # fmt: skip
+        if "vcr_dir" in updated or "vcr_max_file_mb" in updated or rules_changed:
             self.vcr.open(Path(ctx.options.vcr_dir).expanduser())
         elif "vcr_mode" in updated:
             log.info(f"llm-vcr: mode {self.vcr.mode}")

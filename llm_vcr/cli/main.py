@@ -13,7 +13,10 @@ import os
 import sys
 from pathlib import Path
 
+from llm_vcr import config
 from llm_vcr.cli.run import ADDON, ProxySpec, ProxyStartError, run
+from llm_vcr.matching import normalize
+from llm_vcr.matching.normalize import RuleError
 from llm_vcr.vcr import MODES
 
 MODE_HELP = (
@@ -117,6 +120,11 @@ def main(argv: list[str] | None = None) -> None:
 
     _recordings_commands(sub)
     args = parser.parse_args(argv)
+    if args.subcommand in ("ls", "show", "verify", "import"):
+        try:  # keys as the proxy would compute them here: the project's matching rules
+            normalize.set_active(config.rules(Path.cwd()))
+        except RuleError as e:
+            sys.exit(f"llm-vcr {args.subcommand}: matching rules: {e}")
     try:
         status = args.func(args)
         sys.stdout.flush()

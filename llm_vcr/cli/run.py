@@ -46,14 +46,15 @@ def mitmdump_path() -> str:
     return found
 
 
-def parse_sets(options: list[str]) -> dict[str, str]:
-    """`NAME=VALUE` strings as a dict (a later one wins). ValueError for one without `=`."""
-    out: dict[str, str] = {}
+def parse_sets(options: list[str]) -> list[tuple[str, str]]:
+    """`NAME=VALUE` strings as pairs, in order (a list option such as vcr_ignore may come several
+    times). ValueError for one without `=`."""
+    out: list[tuple[str, str]] = []
     for item in options:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise ValueError(f"--set takes NAME=VALUE, not {item!r}")
-        out[name.strip()] = value
+        out.append((name.strip(), value))
     return out
 
 
@@ -72,29 +73,35 @@ class ProxySpec:
     options: list[str] = field(default_factory=list)  # extra `--set name=value`: they win over the fields
     args: list[str] = field(default_factory=list)  # extra mitmdump arguments
 
-    def settings(self, port_file: Path | None = None, report: Path | None = None) -> dict[str, str]:
-        """Every `--set` mitmdump gets, each once: ours, then the user's, which win. Paths absolute."""
-        sets = {"vcr_mode": self.mode, "vcr_dir": str(self.folder)}
+    def settings(self, port_file: Path | None = None, report: Path | None = None) -> list[tuple[str, str]]:
+        """Every `--set` mitmdump gets: ours, unless the user sets the same option (theirs win), then the
+        user's in their order. Each of ours is set once; paths are absolute."""
+        ours = {"vcr_mode": self.mode, "vcr_dir": str(self.folder)}
         if self.confdir is not None:
-            sets["confdir"] = str(self.confdir)
+            ours["confdir"] = str(self.confdir)
         if port_file is not None:
-            sets["vcr_port_file"] = str(port_file)
+            ours["vcr_port_file"] = str(port_file)
         if report is not None:
-            sets["vcr_report"] = str(report)
-        sets.update(parse_sets(self.options))
-        return {k: _absolute(v) if k in PATH_OPTIONS else v for k, v in sets.items()}
+            ours["vcr_report"] = str(report)
+        users = parse_sets(self.options)
+        chosen = {name for name, _ in users}
+        sets = [(k, v) for k, v in ours.items() if k not in chosen] + users
+        return [(k, _absolute(v) if k in PATH_OPTIONS else v) for k, v in sets]
+
+    def _last(self, name: str, default: str | None = None) -> str | None:
+        return next((v for k, v in reversed(self.settings()) if k == name), default)
 
     @property
     def effective_mode(self) -> str:
-        return self.settings().get("vcr_mode", self.mode)
+        return self._last("vcr_mode", self.mode) or self.mode
 
     @property
     def effective_folder(self) -> Path:
-        return Path(self.settings()["vcr_dir"])
+        return Path(self._last("vcr_dir") or self.folder)
 
     @property
     def ca_pem(self) -> Path:
-        confdir = self.settings().get("confdir") or os.path.expanduser("~/.mitmproxy")
+        confdir = self._last("confdir") or os.path.expanduser("~/.mitmproxy")
         return Path(confdir) / "mitmproxy-ca-cert.pem"
 
     def command(self, port_file: Path | None = None, report: Path | None = None) -> list[str]:
@@ -104,7 +111,7 @@ class ProxySpec:
             listen = ["--listen-host", self.host, "--listen-port", str(self.port)]
         sets = self.settings(port_file, report)
         return [mitmdump_path(), *listen, "-s", str(ADDON),
-                *(a for k, v in sets.items() for a in ("--set", f"{k}={v}")), *self.args]  # fmt: skip
+                *(a for k, v in sets for a in ("--set", f"{k}={v}")), *self.args]  # fmt: skip
 
 
 def terminate(proc: subprocess.Popen, grace: float = 30) -> None:
@@ -133,7 +140,7 @@ class ProxyProcess:
         self.spec = spec
         workdir.mkdir(parents=True, exist_ok=True)
         stamp = time.monotonic_ns()
-        chosen = parse_sets(spec.options)
+        chosen = dict(parse_sets(spec.options))
         self.port_file = Path(_absolute(chosen.get("vcr_port_file") or str(workdir / f"port-{stamp}.json")))
         self.report_path = Path(_absolute(chosen.get("vcr_report") or str(workdir / f"report-{stamp}.json")))
         self.log_path = workdir / f"mitmdump-{stamp}.log"

@@ -16,6 +16,8 @@ import orjson
 
 from llm_vcr.apis import Resource
 from llm_vcr.bodies import MAX_DEPTH
+from llm_vcr.matching import normalize
+from llm_vcr.matching.normalize import Rules
 
 KEY_LENGTH = 16  # hex digits shown to users and used in file names
 
@@ -61,12 +63,16 @@ def wire_body(body: JSON) -> JSON:
     return out
 
 
-def request_key(method: str, resource: Resource, body: JSON) -> str:
-    """The hex key of a request. Listings (`GET /models`, `/api/tags`) have one key each."""
+def request_key(method: str, resource: Resource, body: JSON, rules: Rules | None = None) -> str:
+    """The hex key of a request under the matching rules (default: the active ones, see
+    `normalize`). Listings (`GET /models`, `/api/tags`) have one key each."""
     if not resource.has_body:
         material: JSON = ["GET", resource.name, None]
     else:
-        material = [method.upper(), resource.name, canonical(body)]
+        norm = normalize.normalize(
+            resource.api, resource.name, canonical(body), rules if rules is not None else normalize.active()
+        )
+        material = [method.upper(), resource.name, norm]
     digest = hashlib.sha256(orjson.dumps(material, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS))
     return digest.hexdigest()[:KEY_LENGTH]
 

@@ -19,6 +19,7 @@ from typing import NamedTuple
 import orjson
 
 from llm_vcr.apis import LISTINGS, Resource
+from llm_vcr.matching import normalize
 from llm_vcr.matching.keys import canonical, differences
 from llm_vcr.store import files, index
 from llm_vcr.store.files import shown
@@ -230,8 +231,12 @@ class RecordingStore:
 PARALLEL_FROM = 20_000  # files to index before a process pool pays for its start-up (~0.3 s a worker)
 
 
-def _entries(names: list[str], max_file: int = files.DEFAULT_MAX_FILE) -> list[tuple[str, index.Entry | str]]:
+def _entries(
+    names: list[str], max_file: int = files.DEFAULT_MAX_FILE, rules: normalize.Rules | None = None
+) -> list[tuple[str, index.Entry | str]]:
     """Index entries (or the reason a file is unusable) for files: the per-file indexing work."""
+    if rules is not None:  # a worker process: keys under the parent's rules
+        normalize.set_active(rules)
     out: list[tuple[str, index.Entry | str]] = []
     for name in names:
         try:
@@ -257,7 +262,7 @@ def index_files(names: list[str], max_file: int = files.DEFAULT_MAX_FILE) -> dic
     try:
         # spawn, not fork: the proxy has threads, and a forked child would inherit their locks.
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            work = functools.partial(_entries, max_file=max_file)
+            work = functools.partial(_entries, max_file=max_file, rules=normalize.active())
             return {name: got for batch in pool.map(work, batches) for name, got in batch}
     except Exception as e:  # a pool that cannot start costs time, never correctness
         log.warning(f"llm-vcr: indexing in {workers} processes failed ({e}); indexing in this one")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import orjson
 
+from llm_vcr.matching import normalize
 from llm_vcr.store.files import Stamp
 
 # The code an index entry depends on: the API tables, matching, reading recordings, redaction.
@@ -32,6 +33,11 @@ def _code_version() -> str:
 
 
 CODE_VERSION = _code_version()
+
+
+def version() -> str:
+    """What index entries depend on: the key-computing code and the active matching rules."""
+    return f"{CODE_VERSION}-{normalize.active().fingerprint}"
 
 
 @dataclass(slots=True)
@@ -60,7 +66,7 @@ def load_cache(folder: Path) -> dict[str, tuple[Stamp, Entry]]:
     """relative path -> (stamp, entry); empty when absent, stale or unreadable (it is only a cache)."""
     try:
         doc = orjson.loads(cache_path(folder).read_bytes())
-        if doc.get("version") != CODE_VERSION:
+        if doc.get("version") != version():
             return {}
         return {rel: ((v[0], v[1]), Entry(v[2], v[3], v[4], v[5])) for rel, v in doc["files"].items()}
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
@@ -72,7 +78,7 @@ def save_cache(folder: Path, files: dict[str, tuple[Stamp, Entry]]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         doc = {
-            "version": CODE_VERSION,
+            "version": version(),
             "folder": str(folder.resolve()),
             "files": {rel: [s[0], s[1], e.key, e.resource, e.model, e.partial] for rel, (s, e) in files.items()},
         }

@@ -35,6 +35,8 @@ def test_the_users_set_wins_and_every_option_is_set_once(tmp_path, monkeypatch):
     got = sets_of(spec.command(Path("/tmp/port.json"), Path("/tmp/ours.json")))
     names = [s.split("=", 1)[0] for s in got]
     assert len(names) == len(set(names)), got
+    listed = ProxySpec(options=["vcr_ignore=a.b", "vcr_ignore=c.d"]).settings()
+    assert [v for k, v in listed if k == "vcr_ignore"] == ["a.b", "c.d"]  # list options keep every value
     assert f"vcr_report={tmp_path / 'report.json'}" in got and f"vcr_dir={tmp_path / 'other'}" in got
     assert f"ssl_verify_upstream_trusted_ca={tmp_path / 'ca.pem'}" in got and f"confdir={tmp_path / 'conf'}" in got
     assert spec.effective_mode == "auto" and spec.effective_folder == tmp_path / "other"
