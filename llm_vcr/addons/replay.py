@@ -20,7 +20,8 @@ from llm_vcr.apis import Resource, classify, classify_endpoint, guard
 from llm_vcr.bodies import BodyTooLarge
 from llm_vcr.matching import misses
 from llm_vcr.matching.request import OFF_LOOP_BYTES, Prepared, prepare
-from llm_vcr.store.recording import ReplayResponse
+from llm_vcr.store import missed, read_file
+from llm_vcr.store.recording import RecordingError, ReplayResponse
 from llm_vcr.vcr import META, Vcr
 
 log = logging.getLogger("llm_vcr")
@@ -83,7 +84,9 @@ class Replay:
         flow.metadata[META] = {"outcome": "telemetry" if verdict.telemetry else "unsupported"}
         if verdict.telemetry:
             self.vcr.stats.telemetry += 1
-            flow.response = http.Response.make(204, b"", {"x-llm-vcr": "telemetry"})
+            flow.response = http.Response.make(
+                200, b"{}", {"content-type": "application/json", "x-llm-vcr": "telemetry"}
+            )
             return
         self.vcr.unsupported(call)
         answer = misses.unsupported(req.method, req.pretty_url, verdict.what)
@@ -183,13 +186,24 @@ class Replay:
             vcr.stats.misses += 1
             vcr.stats.miss_keys.append(prepared.key)
             meta["outcome"] = "miss"
-            nearest = await asyncio.to_thread(vcr.store.nearest, resource, prepared.body)
-            answer = misses.miss(req.method, resource, prepared.key, vcr.store.root, nearest)
+            answer = await asyncio.to_thread(self._explain, req.method, resource, prepared)
             log.warning(answer.message)
             flow.marked, flow.comment = ":x:", answer.message
             self._answer(flow, answer)
         except Exception as e:  # still an answer: a miss must never reach the upstream
             self._failed(flow, e)
+
+    def _explain(self, method: str, resource: Resource, prepared: Prepared) -> misses.ErrorAnswer:
+        """The miss answer (reads recordings: runs in a thread). Also keeps the request for `llm-vcr show`."""
+        store = self.vcr.store
+        missed.save(store.root, prepared.key, method, resource.name, prepared.body)
+        partials = []
+        for path in store.partial_of(prepared.key):
+            try:
+                partials.append((path, read_file(path, store.max_file).partial or "partial"))
+            except RecordingError as e:
+                partials.append((path, f"unreadable now: {e}"))
+        return misses.miss(method, resource, prepared.key, store.root, store.nearest(resource, prepared.body), partials)
 
     @staticmethod
     def _answer(flow: http.HTTPFlow, answer: misses.ErrorAnswer) -> None:

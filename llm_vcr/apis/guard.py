@@ -58,7 +58,11 @@ LLM_PATHS: tuple[tuple[str, str], ...] = (
 _PATHS = [(what, re.compile(rx)) for what, rx in LLM_PATHS]
 
 # Telemetry of LLM SDKs: answered locally with success in replay mode, never recorded or forwarded.
-TELEMETRY: tuple[tuple[str, str], ...] = (("OpenAI Agents SDK traces", _API + r"/traces/ingest$"),)
+TELEMETRY: tuple[tuple[str, str], ...] = (
+    ("OpenAI Agents SDK traces", _API + r"/traces/ingest$"),
+    ("LangSmith runs", r"(?:^|/)(?:api/v1/)?runs/(?:batch|multipart)$"),
+)
+TELEMETRY_HOSTS: tuple[str, ...] = ("api.smith.langchain.com", "*.api.smith.langchain.com", "smith.langchain.com")
 _TELEMETRY = [(what, re.compile(rx)) for what, rx in TELEMETRY]
 
 
@@ -112,6 +116,8 @@ def llm_call(
     for what, rx in _TELEMETRY:
         if rx.search(norm):
             return Verdict(what, telemetry=True)
+    if any(fnmatchcase(host.lower().rstrip("."), pattern) for pattern in TELEMETRY_HOSTS):
+        return Verdict("LangSmith", telemetry=True)
     for what, rx in _PATHS:
         if rx.search(norm):
             return Verdict(what)

@@ -16,11 +16,12 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from llm_vcr import redaction
-from llm_vcr.apis import classify, envelopes
+from llm_vcr.apis import BY_NAME, classify, envelopes
 from llm_vcr.assemble import assemble, render
 from llm_vcr.capture import recording_from_exchange
-from llm_vcr.matching.keys import KEY_LENGTH
-from llm_vcr.store import RecordingStore, files, read_file
+from llm_vcr.matching import misses
+from llm_vcr.matching.keys import KEY_LENGTH, canonical
+from llm_vcr.store import RecordingStore, files, missed, read_file
 from llm_vcr.store.files import shown
 from llm_vcr.store.recording import Recording, RecordingError
 
@@ -73,7 +74,7 @@ def cmd_ls(folder: Path, out=None) -> int:
     if (bad := _missing(folder, "ls")) is not None:
         return bad
     paths, skipped = recording_files(folder)
-    rows = [["FILE", "ENDPOINT", "MODEL", "STREAM", "CHUNKS", "SIZE", "AGE"]]
+    rows = [["FILE", "KEY", "ENDPOINT", "MODEL", "STREAM", "CHUNKS", "SIZE", "AGE"]]
     errors = 0
     now = time.time()
     for path in progress(paths, "reading"):
@@ -83,14 +84,14 @@ def cmd_ls(folder: Path, out=None) -> int:
             rec = read_file(path)
         except (RecordingError, OSError) as e:
             errors += 1
-            rows.append([rel, f"unreadable: {e}", "", "", "", "", ""])
+            rows.append([rel, "", f"unreadable: {e}", "", "", "", "", ""])
             continue
         chunks = str(len(rec.chunks)) if rec.is_streaming else "-"
         stream = "partial" if rec.partial else ("yes" if rec.is_streaming else "no")
-        rows.append([rel, shown(rec.endpoint), shown(rec.model or "-"), stream, chunks, f"{st.st_size}",
-                     _age(now - st.st_mtime)])  # fmt: skip
+        rows.append([rel, rec.key or "-", shown(rec.endpoint), shown(rec.model or "-"), stream, chunks,
+                     f"{st.st_size}", _age(now - st.st_mtime)])  # fmt: skip
     for path, reason in skipped:
-        rows.append([shown(path.relative_to(folder)), f"skipped: {reason}", "", "", "", "", ""])
+        rows.append([shown(path.relative_to(folder)), "", f"skipped: {reason}", "", "", "", "", ""])
     _table(rows, out)
     tail = [f"{errors} unreadable"] if errors else []
     tail += [f"{len(skipped)} skipped"] if skipped else []
@@ -111,30 +112,70 @@ def _find(target: str, folder: Path) -> list[tuple[Path, Recording]]:
         found = store.entries().get(target, [])
         if found:
             return found
-        raise RecordingError(f"no recording in {shown(folder)} has the request key {target}")
+        if (request := missed.load(folder, target)) is not None:
+            raise _Missed(store, request)
+        partial = store.partial_of(target)
+        hint = f" (only partial ones: {', '.join(shown(p) for p in partial)})" if partial else ""
+        raise RecordingError(f"no recording in {shown(folder)} has the request key {target}{hint}, and no "
+                             "request with that key missed here lately")  # fmt: skip
     raise RecordingError(f"{shown(target)} is neither a file nor a 16-hex request key")
+
+
+def _conversation(body: dict, out) -> None:
+    """A request's messages (or prompt, or input) and tools, one line each."""
+    for m in body.get("messages") or ([{"role": "prompt", "content": body["prompt"]}] if "prompt" in body else []):
+        content = m.get("content") if isinstance(m, dict) else m
+        if isinstance(content, list):
+            content = " ".join(str(p.get("text", p)) if isinstance(p, dict) else str(p) for p in content)
+        print(f"{m.get('role', '?') if isinstance(m, dict) else '?'}: {content}", file=out)
+    if body.get("input") is not None and "messages" not in body:
+        print(f"input: {json.dumps(body['input'], ensure_ascii=False)[:300]}", file=out)
+    tools = [t.get("function", t).get("name") for t in body.get("tools") or [] if isinstance(t, dict)]
+    if tools:
+        print(f"tools: {', '.join(map(str, tools))}", file=out)
+
+
+class _Missed(Exception):
+    """`show KEY` for a request that missed: explained as the proxy did."""
+
+    def __init__(self, store: RecordingStore, request: dict) -> None:
+        self.store, self.request = store, request
+
+
+def _show_miss(target: str, store: RecordingStore, request: dict, out) -> int:
+    resource = BY_NAME.get(request["resource"])
+    if resource is None:
+        print(f"llm-vcr show: {target} missed, for an API this version does not replay", file=sys.stderr)
+        return 1
+    partials = []
+    for path in store.partial_of(target):
+        try:
+            partials.append((path, read_file(path).partial or "partial"))
+        except RecordingError as e:
+            partials.append((path, f"unreadable now: {e}"))
+    answer = misses.miss(request.get("method", "POST"), resource, target, store.root,
+                         store.nearest(resource, request.get("body")), partials)  # fmt: skip
+    print(f"== {target}: a request that missed in {shown(store.root)}", file=out)
+    body = request.get("body") if isinstance(request.get("body"), dict) else {}
+    _conversation(body, out)
+    print("-- why it missed", file=out)
+    print(answer.message, file=out)
+    return 0
 
 
 def cmd_show(target: str, folder: Path, out=None) -> int:
     out = out or sys.stdout
     try:
         found = _find(target, folder)
+    except _Missed as m:
+        return _show_miss(target, m.store, m.request, out)
     except RecordingError as e:
         print(f"llm-vcr show: {e}", file=sys.stderr)
         return 1
     for path, rec in found:
         print(f"== {shown(path)}  ({rec.method} {shown(rec.endpoint)}, key {rec.key or '-'})", file=out)
         body = rec.body if isinstance(rec.body, dict) else {}
-        for m in body.get("messages") or ([{"role": "prompt", "content": body["prompt"]}] if "prompt" in body else []):
-            content = m.get("content") if isinstance(m, dict) else m
-            if isinstance(content, list):
-                content = " ".join(str(p.get("text", p)) if isinstance(p, dict) else str(p) for p in content)
-            print(f"{m.get('role', '?') if isinstance(m, dict) else '?'}: {content}", file=out)
-        if body.get("input") is not None and "messages" not in body:
-            print(f"input: {json.dumps(body['input'], ensure_ascii=False)[:300]}", file=out)
-        tools = [t.get("function", t).get("name") for t in body.get("tools") or [] if isinstance(t, dict)]
-        if tools:
-            print(f"tools: {', '.join(map(str, tools))}", file=out)
+        _conversation(body, out)
         if rec.partial:
             print(f"partial (never replayed): {rec.partial}", file=out)
         if rec.resource is None:
@@ -176,6 +217,28 @@ def verify_file(path: Path) -> list[str]:
     return problems
 
 
+def collisions(paths: list[Path]) -> list[str]:
+    """Different requests that the current matching rules key alike, with different answers: replay
+    serves them in file order, which may not be what either test expects."""
+    by_key: dict[str, list[tuple[Path, Recording]]] = {}
+    for path in paths:
+        try:
+            rec = read_file(path)
+        except RecordingError:
+            continue
+        if rec.key is not None and rec.partial is None:
+            by_key.setdefault(rec.key, []).append((path, rec))
+    out = []
+    for key, recs in by_key.items():
+        bodies = {json.dumps(canonical(r.body), sort_keys=True) for _, r in recs}
+        answers = {json.dumps(r.chunks, sort_keys=True, default=str) for _, r in recs}
+        if len(bodies) > 1 and len(answers) > 1:
+            names = ", ".join(shown(p.name) for p, _ in recs)
+            out.append(f"{names} are different requests with different answers, but the matching rules give them "
+                       f"one key ({key}): replay serves them in file order")  # fmt: skip
+    return out
+
+
 def cmd_verify(folder: Path, out=None) -> int:
     out = out or sys.stdout
     if (missing := _missing(folder, "verify")) is not None:
@@ -189,6 +252,8 @@ def cmd_verify(folder: Path, out=None) -> int:
             print(f"{shown(path)}: {problem}", file=out)
     for path, reason in skipped:
         print(f"{shown(path)}: {reason}", file=out)
+    for line in collisions(paths):
+        print(f"warning: {line}", file=out)
     checked = len(paths) + len(skipped)
     print(f"{checked} files checked, {bad + len(skipped)} with problems", file=out)
     return 1 if bad or skipped else 0

@@ -37,17 +37,34 @@ def _answer(status: int, type_: str, code: str, message: str, **extra: object) -
     return ErrorAnswer(status, orjson.dumps({"error": error}), message)
 
 
-def miss(method: str, resource: Resource, key: str, folder: Path, nearest: Nearest | None) -> ErrorAnswer:
+def miss(
+    method: str, resource: Resource, key: str, folder: Path, nearest: Nearest | None,
+    partials: list[tuple[Path, str]] | None = None,
+) -> ErrorAnswer:  # fmt: skip
+    """The 404 of a miss: the nearest recording and where it first differs, or the partial recording
+    that exists of this very request and why it was cut."""
     lines = [f"llm-vcr: no recording matched {method} {resource.name} (request key {key}) in {shown(folder)}."]
+    near: dict[str, object] | None = None
+    if partials:
+        path, reason = partials[-1]
+        lines.append(f"This request was recorded, but only partially: {shown(path)} ({reason}). Partial "
+                     "recordings are never replayed: record it again.")  # fmt: skip
     if nearest is None:
-        lines.append(f"There is no {resource.name} recording at all in that folder.")
-        near: dict[str, object] | None = None
+        if not partials:
+            lines.append(f"There is no {resource.name} recording at all in that folder.")
     else:
-        what = ", ".join(nearest.diffs) if nearest.diffs else "nothing in the body (another mode or method?)"
-        lines.append(f"Nearest recording: {shown(nearest.path)}, which differs at: {what}.")
-        near = {"file": str(nearest.path), "differs_at": nearest.diffs}
-    lines.append("To record it, run once with --set vcr_mode=record (or vcr_mode=auto) against a real upstream.")
-    return _answer(MISS_STATUS, "llm_vcr_no_recording", "no_recording", " ".join(lines), request_key=key, nearest=near)
+        agree = f"{nearest.turns_agreeing} turns agree" if nearest.turns_agreeing else "no turn agrees"
+        model = "same model" if nearest.same_model else "another model"
+        e = nearest.explanation
+        lines.append(f"Nearest recording: {shown(nearest.path)} ({model}, {agree}). It differs at {e.summary}"
+                     + (":" if e.lines else "."))  # fmt: skip
+        lines += [f"  {line}" for line in e.lines]
+        if len(e.differs_at) > 1:
+            lines.append("Other differences: " + "; ".join(e.differs_at[1:]) + ".")
+        near = {"file": str(nearest.path), "differs_at": e.differs_at, "summary": e.summary}
+    lines.append("To record it, run once with --set vcr_mode=record (or vcr_mode=auto) against a real upstream; "
+                 f"llm-vcr show {key} explains it again.")  # fmt: skip
+    return _answer(MISS_STATUS, "llm_vcr_no_recording", "no_recording", "\n".join(lines), request_key=key, nearest=near)
 
 
 def unsupported(method: str, url: str, what: str) -> ErrorAnswer:

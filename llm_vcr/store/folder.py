@@ -14,18 +14,20 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 
 from llm_vcr.apis import LISTINGS, Resource
-from llm_vcr.matching import normalize
-from llm_vcr.matching.keys import canonical, differences
+from llm_vcr.matching import explain, normalize
+from llm_vcr.matching.explain import Explanation
+from llm_vcr.matching.keys import canonical
 from llm_vcr.store import files, index
 from llm_vcr.store.files import shown
 from llm_vcr.store.recording import Recording, RecordingError, ReplayResponse, listing_union
 
 log = logging.getLogger("llm_vcr")
+JSON = Any
 
 
 def _natural(path: Path) -> tuple[object, ...]:
@@ -50,7 +52,13 @@ class Hit(NamedTuple):
 @dataclass
 class Nearest:
     path: Path
-    diffs: list[str]
+    explanation: Explanation
+    turns_agreeing: int = 0
+    same_model: bool = False
+
+    @property
+    def diffs(self) -> list[str]:
+        return self.explanation.differs_at
 
 
 class RecordingStore:
@@ -69,6 +77,7 @@ class RecordingStore:
         self._by_resource: dict[str, list[tuple[Path, str | None]]] = {}  # resource -> (path, model)
         self._loaded: dict[Path, Recording] = {}
         self._listings: dict[str, ReplayResponse] = {}  # listing resource name -> union, built on use
+        self._partials: dict[str, list[Path]] = {}  # request key -> partial recordings (never served)
         self._write_lock = threading.Lock()
         self.report = LoadReport()
 
@@ -76,7 +85,7 @@ class RecordingStore:
 
     def load(self) -> LoadReport:
         """(Re)index the folder. Bad files are reported and skipped, never fatal."""
-        for d in (self._by_key, self._cursor, self._by_resource, self._loaded, self._listings):
+        for d in (self._by_key, self._cursor, self._by_resource, self._loaded, self._listings, self._partials):
             d.clear()
         report = self.report = LoadReport()
         if not self.root.is_dir():
@@ -101,6 +110,8 @@ class RecordingStore:
             fresh[rel] = (stamp, entry)
             if entry.partial:
                 report.partial += 1
+                if entry.key is not None:
+                    self._partials.setdefault(entry.key, []).append(path)
             elif entry.key is None or entry.resource is None:
                 report.other_apis += 1
             else:
@@ -121,6 +132,8 @@ class RecordingStore:
 
     def add(self, path: Path, rec: Recording) -> None:
         """Make a just-written recording servable (auto mode replays what it recorded)."""
+        if rec.partial is not None and rec.key is not None:
+            self._partials.setdefault(rec.key, []).append(path)
         if rec.partial is None and rec.key is not None and rec.resource is not None:
             self._loaded[path] = rec
             self._index(path, rec.key, rec.resource.name, rec.model)
@@ -173,7 +186,8 @@ class RecordingStore:
         return Hit(path, rec.replay, rec) if rec is not None else None
 
     def nearest(self, resource: Resource, body: object, limit: int = 2000) -> Nearest | None:
-        """The recording of the same resource whose body differs least, to explain a miss.
+        """The recording of the same resource that agrees longest on the conversation, to explain a miss
+        (see `matching.explain`). Bodies are compared as keys see them (random ids numbered).
 
         Candidates with the same model come first; at most `limit` are read (misses are rare,
         but a folder may hold 100k files).
@@ -181,18 +195,25 @@ class RecordingStore:
         model = body.get("model") if isinstance(body, dict) else None
         candidates = self._by_resource.get(resource.name, [])
         same = [p for p, m in candidates if m == model]
-        best: Nearest | None = None
-        want = canonical(body)
+        rules = normalize.active()
+        want = normalize.normalize(resource.api, resource.name, canonical(body), rules)
+        best: tuple[explain.Score, Path, JSON] | None = None
         for path in (same or [p for p, _ in candidates])[:limit]:
             rec = self.recording(path)
             if rec is None:
                 continue
-            diffs = differences(want, canonical(rec.body), limit=50)
-            if best is None or len(diffs) < len(best.diffs):
-                best = Nearest(path, diffs)
-        if best is not None:
-            best.diffs = best.diffs[:5]
-        return best
+            have = normalize.normalize(resource.api, resource.name, canonical(rec.body), rules)
+            rank = explain.score(want, have)
+            if best is None or rank > best[0]:
+                best = (rank, path, have)
+        if best is None:
+            return None
+        rank, path, have = best
+        return Nearest(path, explain.explain(want, have), rank.turns_agreeing, rank.same_model)
+
+    def partial_of(self, key: str) -> list[Path]:
+        """Partial recordings (never replayed) of a request key: a miss says when they exist."""
+        return list(self._partials.get(key, ()))
 
     # ---- writing -------------------------------------------------------------------
 

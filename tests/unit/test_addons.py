@@ -139,7 +139,13 @@ def test_sdk_telemetry_is_answered_with_success_in_replay(vcr):
     _, state, replay, _ = vcr
     f = llm_flow({"data": [{"id": "trace_1"}]}, path="/v1/traces/ingest")
     replay.request(f)
-    assert f.response.status_code == 204 and state.stats.telemetry == 1
+    assert f.response.status_code == 200 and state.stats.telemetry == 1
+    for host, path in (("api.smith.langchain.com", "/runs/multipart"), ("gateway.internal", "/api/v1/runs/batch")):
+        f = llm_flow({}, path=path)
+        f.request.host = host
+        replay.request(f)
+        assert f.response.status_code == 200 and f.response.headers["x-llm-vcr"] == "telemetry"
+    assert state.stats.telemetry == 3
 
 
 def test_non_json_body_gets_a_clear_400_in_replay(vcr):

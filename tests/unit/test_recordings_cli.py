@@ -9,6 +9,7 @@ from mitmproxy.test import tflow, tutils
 
 from llm_vcr.cli import main
 from llm_vcr.cli.recordings import cmd_import, cmd_ls, cmd_prune, cmd_show, cmd_verify
+from llm_vcr.store import read_file
 
 from ..conftest import CORPUS, SEED
 
@@ -27,10 +28,11 @@ def run(fn, *args) -> tuple[int, str]:
 def test_ls_lists_the_corpus():
     code, out = run(cmd_ls, CORPUS)
     lines = out.splitlines()
-    assert code == 0 and lines[0].split() == ["FILE", "ENDPOINT", "MODEL", "STREAM", "CHUNKS", "SIZE", "AGE"]
+    assert code == 0 and lines[0].split() == ["FILE", "KEY", "ENDPOINT", "MODEL", "STREAM", "CHUNKS", "SIZE", "AGE"]
     assert len(lines) == 1 + 137 + 1 and lines[-1] == f"137 files in {CORPUS}, 1 unreadable"  # 136 + index.json
     seed_row = next(ln for ln in lines if ln.startswith("ogx-2025-09/responses/54eba2025b93.json"))
-    assert seed_row.split()[1:5] == ["/v1/chat/completions", "meta-llama/Llama-3.2-1B-Instruct", "yes", "12"]
+    key = read_file(CORPUS / "ogx-2025-09/responses/54eba2025b93.json").key
+    assert seed_row.split()[1:6] == [key, "/v1/chat/completions", "meta-llama/Llama-3.2-1B-Instruct", "yes", "12"]
 
 
 def test_show_by_file_and_by_key(capsys):
