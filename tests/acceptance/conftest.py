@@ -73,10 +73,12 @@ def project(tmp_path) -> Path:
     return d
 
 
-def run_cli(installed: Installed, project: Path, *args: str, timeout: float = 180, **env: str):
-    """`llm-vcr ARGS` typed in the project folder: (exit status, stdout, stderr)."""
+def run_cli(installed: Installed, project: Path, *args: str, timeout: float = 180, command_fails: bool = False,
+            **env: str):  # fmt: skip
+    """`llm-vcr ARGS` typed in the project folder: (exit status, stdout, stderr). No traceback, unless
+    the wrapped command is expected to fail (its own traceback then shares stderr)."""
     done = subprocess.run(
         ["llm-vcr", *args], cwd=project, env=installed.env(**env), capture_output=True, text=True, timeout=timeout
     )
-    assert "Traceback" not in done.stderr, done.stderr
+    assert command_fails or "Traceback" not in done.stderr, done.stderr
     return done.returncode, done.stdout, done.stderr
