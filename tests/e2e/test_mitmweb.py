@@ -141,7 +141,7 @@ def test_view_and_annotations_in_mitmweb(tmp_path, upstream):
         post(web.port, {**body, "messages": [{"role": "user", "content": "other"}]})
         assert flow_named(web, "llm-vcr: replayed from chat_completions-")["marked"] == "🔁"
         miss = flow_named(web, "llm-vcr: no recording matched")
-        assert miss["marked"] == "❌" and "messages[0].content" in miss["comment"]
+        assert miss["marked"] == "❌" and "turn 1 (user): content differs" in miss["comment"]
     finally:
         web.stop()
 
