@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from llm_vcr import bodies, redaction
+from llm_vcr.scopes import Scope, mark
 from llm_vcr.store import RecordingStore
 from llm_vcr.store.files import DEFAULT_MAX_FILE, shown
 from llm_vcr.store.recording import Recording
@@ -93,6 +94,8 @@ class Vcr:
         self.store = RecordingStore(Path("recordings"))
         self.stats = Stats()
         self.before_close: list[Callable[[], None]] = []  # e.g. keep streams still open at shutdown
+        self.scopes: dict[str, Scope] = {}  # opened in this run, by name
+        self.bindings: dict[int, str] = {}  # client process id -> scope (the control API)
         self._writer: ThreadPoolExecutor | None = None
         self._pending: set[Future[None]] = set()
         self._completed: queue.SimpleQueue[tuple[Callable[[Path, Recording], None], Path, Recording]] = (
@@ -107,7 +110,16 @@ class Vcr:
     def records(self) -> bool:
         return self.mode in ("record", "auto")
 
+    def mode_of(self, scope: Scope | None) -> str:
+        return scope.mode if scope is not None and scope.mode else self.mode
+
+    @property
+    def may_dial(self) -> bool:
+        """Whether an upstream connection may be needed: some mode in use records or passes through."""
+        return self.mode != "replay" or any(s.mode not in (None, "replay") for s in self.scopes.values())
+
     def open(self, folder: Path) -> None:
+        self.scopes.clear()  # scopes live under the folder: reopened on their next use
         self.store = RecordingStore(folder, max_file=self.max_file)
         report = self.store.load()
         for path, reason in report.skipped:
@@ -142,11 +154,16 @@ class Vcr:
         report = {
             "mode": self.mode, "dir": str(root), **asdict(self.stats),
             "new_recordings": [rel(p) for p in self.new], "unused": unused,
+            "scopes": {name: scope.summary() for name, scope in sorted(self.scopes.items())},
         }  # fmt: skip
         return redaction.redact(report)
 
     def persist(
-        self, build: Callable[[], Recording], on_done: Callable[[Path, Recording], None], key: str | None = None
+        self,
+        build: Callable[[], Recording],
+        on_done: Callable[[Path, Recording], None],
+        key: str | None = None,
+        scope: Scope | None = None,
     ) -> None:
         """Build and write a recording in the worker thread; then `on_done` runs on the event loop.
 
@@ -176,7 +193,9 @@ class Vcr:
                         return
                     self.stats.redacted += 1
                     log.warning(f"llm-vcr: replaced {len(found)} key-shaped strings ({kinds}) with placeholders")
-                path = self.store.write(rec)
+                if scope is not None:
+                    mark(scope.store.root, scope.name)
+                path = (scope.store if scope is not None else self.store).write(rec)
             except NotRecorded as e:
                 self.not_recorded(e.call, e.reason)
                 return

@@ -8,18 +8,19 @@ from llm_vcr.addons.output import OutputRedaction
 from llm_vcr.addons.pacer import Pacer
 from llm_vcr.addons.record import Record
 from llm_vcr.addons.replay import Replay
+from llm_vcr.addons.scopes import Scopes
 from llm_vcr.addons.settings import Settings
 from llm_vcr.addons.view import View
 from llm_vcr.vcr import Vcr
 
 
 def make_addons(vcr: Vcr | None = None) -> list[object]:
-    """The addons in hook order: Settings configures, Replay answers (instantly or through the Pacer),
-    Record tees, View keeps streamed bodies visible, OfflineGuard blocks, Commands for the command bar,
-    OutputRedaction keeps keys out of what mitmproxy prints."""
+    """The addons in hook order: Settings configures, Scopes finds each flow's test, Replay answers
+    (instantly or through the Pacer), Record tees, View keeps streamed bodies visible, OfflineGuard
+    blocks, Commands for the command bar, OutputRedaction keeps keys out of what mitmproxy prints."""
     vcr = vcr or Vcr()
     pacer = Pacer(vcr)
     return [
-        Settings(vcr), Replay(vcr, pacer), Record(vcr), pacer, View(), OfflineGuard(vcr), Commands(vcr),
+        Settings(vcr), Scopes(vcr), Replay(vcr, pacer), Record(vcr), pacer, View(), OfflineGuard(vcr), Commands(vcr),
         OutputRedaction(),
     ]  # fmt: skip

@@ -39,7 +39,7 @@ class OfflineGuard:
             self.vcr.llm_upstreams.add((flow.request.host.lower(), flow.request.port))
 
     def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
-        if self.vcr.mode != "replay" or data.server.address is None:
+        if self.vcr.may_dial or data.server.address is None:
             return
         host, port = data.server.address[0].lower(), data.server.address[1]
         if (host, port) == self.vcr.pacer_address:

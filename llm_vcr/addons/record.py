@@ -129,11 +129,17 @@ class Record:
         self._persist(flow, meta, build)
 
     def _persist(self, flow: http.HTTPFlow, meta: dict[str, str], build) -> None:
-        self.vcr.persist(build, lambda path, rec: self._recorded(flow, meta, path, rec), key=meta.get("key"))
+        scope = self.vcr.scopes.get(meta.get("scope", ""))
+        self.vcr.persist(build, lambda path, rec: self._recorded(flow, meta, path, rec), key=meta.get("key"),
+                         scope=scope)  # fmt: skip
 
     def _recorded(self, flow: http.HTTPFlow, meta: dict[str, str], path, rec: Recording) -> None:
-        self.vcr.store.add(path, rec)
+        scope = self.vcr.scopes.get(meta.get("scope", ""))
+        (scope.store if scope is not None else self.vcr.store).add(path, rec)
         self.vcr.new.append(path)
+        if scope is not None:
+            scope.new.append(path)
+            scope.recorded += rec.partial is None
         meta["recording"] = str(path)
         if rec.partial:
             self.vcr.stats.partial += 1

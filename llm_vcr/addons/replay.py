@@ -16,11 +16,13 @@ from collections.abc import Awaitable
 from mitmproxy import http
 
 from llm_vcr.addons.pacer import Pacer
+from llm_vcr.addons.scopes import SCOPE_META
 from llm_vcr.apis import Resource, classify, classify_endpoint, guard
 from llm_vcr.bodies import BodyTooLarge
 from llm_vcr.matching import misses
 from llm_vcr.matching.request import OFF_LOOP_BYTES, Prepared, prepare
-from llm_vcr.store import missed, read_file
+from llm_vcr.scopes import Scope
+from llm_vcr.store import RecordingStore, missed, read_file
 from llm_vcr.store.recording import RecordingError, ReplayResponse
 from llm_vcr.vcr import META, Vcr
 
@@ -68,7 +70,7 @@ class Replay:
         """An LLM-shaped call llm-vcr does not replay: in replay mode answered here, never forwarded;
         in the other modes passed through with a warning that replay will refuse it."""
         req = flow.request
-        replay = self.vcr.mode == "replay"
+        replay = self.vcr.mode_of(self._scope(flow)) == "replay"
         verdict = guard.llm_call(req.host, req.path, self.vcr.llm_upstreams if replay else (), req.port)
         if verdict is None and (known := classify_endpoint(req.path)) is not None:
             verdict = guard.Verdict(f"{req.method} on {known.name}, which replay serves for {'/'.join(known.methods)}")
@@ -94,15 +96,26 @@ class Replay:
         flow.marked, flow.comment = ":x:", answer.message
         self._answer(flow, answer)
 
+    def _scope(self, flow: http.HTTPFlow) -> Scope | None:
+        name = flow.metadata.get(SCOPE_META)
+        return self.vcr.scopes.get(name) if isinstance(name, str) else None
+
+    def _store(self, flow: http.HTTPFlow) -> RecordingStore:
+        scope = self._scope(flow)
+        return scope.store if scope is not None else self.vcr.store
+
     def _failed(self, flow: http.HTTPFlow, error: Exception) -> None:
         log.exception("llm-vcr: error while handling an LLM request", exc_info=error)
-        if self.vcr.mode == "replay":
+        if self.vcr.mode_of(self._scope(flow)) == "replay":
             self._answer(flow, misses.internal(error))
 
     def _handle(self, flow: http.HTTPFlow, resource: Resource) -> Awaitable[None] | None:
         meta: dict[str, str] = {"resource": resource.name}
         flow.metadata[META] = meta
-        if self.vcr.mode == "live":
+        scope = self._scope(flow)
+        if scope is not None:
+            meta["scope"] = scope.name
+        if self.vcr.mode_of(scope) == "live":
             meta["outcome"] = "live"
             return None
         req = flow.request
@@ -135,10 +148,14 @@ class Replay:
     def _unusable(self, flow: http.HTTPFlow, resource: Resource, meta: dict[str, str], error: ValueError) -> None:
         meta["outcome"] = "unmatchable"
         call = f"{flow.request.method} {resource.name}"
-        if self.vcr.mode == "replay":
+        scope = self._scope(flow)
+        if self.vcr.mode_of(scope) == "replay":
             self.vcr.stats.misses += 1
             answer = misses.too_large(str(error)) if isinstance(error, BodyTooLarge) else misses.unmatchable(str(error))
             log.warning(f"llm-vcr: {call}: {answer.message}")
+            if scope is not None:
+                scope.misses += 1
+                scope.messages.append(answer.message)
             self._answer(flow, answer)
         else:
             self.vcr.not_recorded(call, str(error))
@@ -146,12 +163,12 @@ class Replay:
     def _decide(
         self, flow: http.HTTPFlow, resource: Resource, meta: dict[str, str], prepared: Prepared
     ) -> Awaitable[None] | None:
-        vcr = self.vcr
+        mode = self.vcr.mode_of(self._scope(flow))
         key = meta["key"] = prepared.key
-        if vcr.replays and (hit := vcr.store.take(key)) is not None:
+        if mode in ("replay", "auto") and (hit := self._store(flow).take(key)) is not None:
             self._serve(flow, meta, hit)
             return None
-        if vcr.mode == "replay":
+        if mode == "replay":
             return self._miss(flow, resource, meta, prepared)
         meta["outcome"] = "recording"  # the Record addon tees the response
         return None
@@ -162,6 +179,9 @@ class Replay:
         meta.update(outcome="replayed", recording=str(path))
         vcr.stats.hits += 1
         vcr.served.add(path)
+        if (scope := self._scope(flow)) is not None:
+            scope.hits += 1
+            scope.served.add(path)
         vcr.stats.tokens_saved += rec.tokens if rec is not None else 0
         flow.marked, flow.comment = ":repeat:", f"llm-vcr: replayed from {path.name}"
         if self.pacer is not None and self.pacer.divert(flow, answer):
@@ -179,23 +199,28 @@ class Replay:
             if not prepared.full_scan:
                 ce = req.headers.get("content-encoding")
                 full = await asyncio.to_thread(prepare, req.method, resource, req.raw_content, ce, vcr.max_body, True)
-            if full.key != prepared.key and (hit := vcr.store.take(full.key)) is not None:
+            store, scope = self._store(flow), self._scope(flow)
+            if full.key != prepared.key and (hit := store.take(full.key)) is not None:
                 meta["key"] = full.key
                 self._serve(flow, meta, hit)
                 return
             vcr.stats.misses += 1
             vcr.stats.miss_keys.append(prepared.key)
             meta["outcome"] = "miss"
-            answer = await asyncio.to_thread(self._explain, req.method, resource, prepared)
+            answer = await asyncio.to_thread(self._explain, store, req.method, resource, prepared)
             log.warning(answer.message)
+            if scope is not None:
+                scope.misses += 1
+                scope.miss_keys.append(prepared.key)
+                scope.messages.append(answer.message)
             flow.marked, flow.comment = ":x:", answer.message
             self._answer(flow, answer)
         except Exception as e:  # still an answer: a miss must never reach the upstream
             self._failed(flow, e)
 
-    def _explain(self, method: str, resource: Resource, prepared: Prepared) -> misses.ErrorAnswer:
+    @staticmethod
+    def _explain(store: RecordingStore, method: str, resource: Resource, prepared: Prepared) -> misses.ErrorAnswer:
         """The miss answer (reads recordings: runs in a thread). Also keeps the request for `llm-vcr show`."""
-        store = self.vcr.store
         missed.save(store.root, prepared.key, method, resource.name, prepared.body)
         partials = []
         for path in store.partial_of(prepared.key):

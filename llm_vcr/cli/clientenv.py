@@ -72,7 +72,7 @@ def client_env(
     bundle = combined_bundle(ca_pem, workdir / "ca-bundle.pem")
     env.update(
         SSL_CERT_FILE=str(bundle), REQUESTS_CA_BUNDLE=str(bundle), CURL_CA_BUNDLE=str(bundle),
-        NODE_EXTRA_CA_CERTS=str(ca_pem), LLM_VCR_PROXY=proxy_url,
+        NODE_EXTRA_CA_CERTS=str(ca_pem), LLM_VCR_PROXY=proxy_url, LLM_VCR_CWD=os.getcwd(),
     )  # fmt: skip
     if reverse_base_url is not None:
         # Clients talk to the proxy as if it were the API; they need no proxy settings at all.

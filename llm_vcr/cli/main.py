@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from llm_vcr import config
+from llm_vcr import config, scopes
 from llm_vcr.cli.run import ADDON, ProxySpec, ProxyStartError, run
 from llm_vcr.matching import normalize
 from llm_vcr.matching.normalize import RuleError
@@ -66,11 +66,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         _spec(args).settings()
     except ValueError as e:
         sys.exit(f"llm-vcr run: {e}")
-    return run(_spec(args), command, allow_empty=args.allow_empty)
+    return run(_spec(args), command, allow_empty=args.allow_empty, strict=args.strict)
 
 
 def cmd_addon(args: argparse.Namespace) -> int:
     print(ADDON)
+    return 0
+
+
+HELPERS = Path(__file__).resolve().parent
+
+
+def cmd_node_setup(args: argparse.Namespace) -> int:
+    print(HELPERS / "node" / ("jest-setup.cjs" if args.jest else "vitest-setup.mjs"))
+    return 0
+
+
+def cmd_go_helper(args: argparse.Namespace) -> int:
+    print(HELPERS / "go" / "llmvcr" / "llmvcr.go")
     return 0
 
 
@@ -82,8 +95,8 @@ def main(argv: list[str] | None = None) -> None:
         epilog="Typical use: 'llm-vcr run --mode record -- pytest' once against the real API, commit "
         "recordings/, then 'llm-vcr run -- pytest' (replay) everywhere else.",
     )
-    sub = parser.add_subparsers(dest="subcommand", required=True,
-                                metavar="{run,proxy,ls,show,verify,prune,import,addon}")  # fmt: skip
+    commands = "{run,proxy,ls,show,verify,prune,import,addon,node-setup,go-helper}"
+    sub = parser.add_subparsers(dest="subcommand", required=True, metavar=commands)
 
     p = sub.add_parser(
         "run", help="run a command (your test suite) through a fresh proxy",
@@ -97,6 +110,11 @@ def main(argv: list[str] | None = None) -> None:
     _common(p)
     p.add_argument("--allow-empty", action="store_true",
                    help="in record mode, do not fail when the command made no LLM call through the proxy")  # fmt: skip
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 3 when a test's scope missed or left recordings unused (per-test recordings)",
+    )
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND ARGS")
     p.set_defaults(func=cmd_run)
 
@@ -117,6 +135,18 @@ def main(argv: list[str] | None = None) -> None:
         "--listen-host 127.0.0.1 (mitmproxy listens on every interface unless told otherwise).",
     )  # fmt: skip
     p.set_defaults(func=cmd_addon)
+    p = sub.add_parser(
+        "node-setup", help="print the path of the Vitest (or Jest) setup file for per-test recordings",
+        description="Vitest: add the printed file to test.setupFiles; Jest (--jest): to setupFilesAfterEnv. "
+        "Under `llm-vcr run`, each test's LLM calls then use the recordings folder of its own scope.",
+    )  # fmt: skip
+    p.add_argument("--jest", action="store_true", help="the Jest setup file (default: Vitest's)")
+    p.set_defaults(func=cmd_node_setup)
+    p = sub.add_parser(
+        "go-helper", help="print the path of the Go helper (llmvcr.Scope(t)) for per-test recordings",
+        description="Copy the printed file into your module and call llmvcr.Scope(t) at the start of each test.",
+    )  # fmt: skip
+    p.set_defaults(func=cmd_go_helper)
 
     _recordings_commands(sub)
     args = parser.parse_args(argv)
@@ -138,15 +168,25 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(status)
 
 
+def _scope_folder(folder: Path, scope: str | None) -> Path:
+    if scope is None:
+        return folder
+    try:
+        return scopes.folder_of(folder, scope)
+    except ValueError as e:
+        sys.exit(f"llm-vcr: {e}")
+
+
 def _recordings_commands(sub) -> None:
     from llm_vcr.cli import recordings as rc
 
     def folder(p: argparse.ArgumentParser) -> None:
         p.add_argument("--dir", default="recordings", type=Path, help="recordings folder (default: ./recordings)")
 
-    p = sub.add_parser("ls", help="list recordings: endpoint, model, streaming, chunks, size, age")
+    p = sub.add_parser("ls", help="list recordings: key, endpoint, model, streaming, chunks, size, age")
     folder(p)
-    p.set_defaults(func=lambda a: rc.cmd_ls(a.dir))
+    p.add_argument("--scope", metavar="NAME", help="only this test's recordings (its scope, e.g. a pytest node id)")
+    p.set_defaults(func=lambda a: rc.cmd_ls(_scope_folder(a.dir, a.scope)))
     p = sub.add_parser("show", help="the conversation of a recording: messages, tools, answer")
     p.add_argument("target", metavar="FILE|KEY", help="a recording file, or a 16-hex request key (from a miss)")
     folder(p)
@@ -158,7 +198,8 @@ def _recordings_commands(sub) -> None:
     p.add_argument("--report", required=True, type=Path, help="the run's report (vcr_report / llm-vcr run)")
     p.add_argument("--dir", type=Path, help="recordings folder (default: the report's)")
     p.add_argument("--apply", action="store_true", help="really delete")
-    p.set_defaults(func=lambda a: rc.cmd_prune(a.report, a.dir, a.apply))
+    p.add_argument("--scope", metavar="NAME", help="only this test's unused recordings")
+    p.set_defaults(func=lambda a: rc.cmd_prune(a.report, a.dir, a.apply, scope=a.scope))
     p = sub.add_parser("import", help="turn a mitmproxy flow dump or a HAR file of LLM traffic into recordings")
     p.add_argument("source", type=Path, metavar="FILE")
     folder(p)

@@ -44,7 +44,7 @@ def progress[T](items: list[T], label: str) -> Iterator[T]:
 
 def recording_files(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
     """The recording files of a folder, and what was skipped (FIFOs, loops, links out, huge files) with why."""
-    found = files.scan(folder)
+    found = files.scan(folder, own_scopes=True)  # every test's recordings too
     return sorted(Path(p) for _, p, _ in found.files), found.skipped
 
 
@@ -259,12 +259,19 @@ def cmd_verify(folder: Path, out=None) -> int:
     return 1 if bad or skipped else 0
 
 
-def cmd_prune(report_path: Path, folder: Path | None, apply: bool, out=None) -> int:
+def cmd_prune(report_path: Path, folder: Path | None, apply: bool, out=None, scope: str | None = None) -> int:
     out = out or sys.stdout
     try:
         report = json.loads(report_path.read_text())
         unused = report["unused"]
         root = Path(folder or report["dir"]).resolve()
+        if scope is not None:  # one test's recordings: its folder, its unused list
+            section = report.get("scopes", {}).get(scope)
+            if section is None:
+                print(f"llm-vcr prune: the report has no scope {scope!r} (scopes: "
+                      f"{', '.join(report.get('scopes', {})) or 'none'})", file=sys.stderr)  # fmt: skip
+                return 1
+            unused, root = section["unused"], Path(section["folder"]).resolve()
         assert isinstance(unused, list)
     except (OSError, ValueError, KeyError, TypeError, AssertionError) as e:
         print(f"llm-vcr prune: {report_path} is not a replay report ({e})", file=sys.stderr)

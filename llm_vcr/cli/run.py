@@ -230,6 +230,8 @@ def summary(report: dict[str, object], spec: ProxySpec) -> str:
     ) if report.get(k)]  # fmt: skip
     if extra:
         line += ", " + ", ".join(extra)
+    if report.get("scopes"):
+        line += f", {len(report['scopes'])} test scopes"
     if report.get("misses"):
         line += "; misses: " + ", ".join(map(str, report.get("miss_keys", []))) + " (see the proxy log above)"
     return line
@@ -254,7 +256,23 @@ llm-vcr: the proxy saw no LLM call while the command ran ({other} other requests
   If the command makes no LLM call on purpose, pass --allow-empty."""
 
 
-def run(spec: ProxySpec, command: list[str], allow_empty: bool = False) -> int:
+def strict_problems(report: dict[str, object]) -> list[str]:
+    """Scopes (tests) that missed or left recordings unused: what `--strict` fails on."""
+    out = []
+    for name, scope in (report.get("scopes") or {}).items():
+        if scope.get("misses"):
+            out.append(f"{name}: {scope['misses']} missed")
+        if scope.get("unused"):
+            out.append(f"{name}: {len(scope['unused'])} recordings unused ({', '.join(scope['unused'][:3])}…)")
+    return out
+
+
+def _runs_pytest(command: list[str]) -> bool:
+    names = [Path(c).name for c in command[:3]]
+    return any(n in ("pytest", "py.test") for n in names) or ("pytest" in command[1:3] and "-m" in command[:3])
+
+
+def run(spec: ProxySpec, command: list[str], allow_empty: bool = False, strict: bool = False) -> int:
     """Run `command` through a fresh proxy; its exit status is ours, unless recording lost something."""
     with tempfile.TemporaryDirectory(prefix="llm-vcr-run-") as tmp:
         work = Path(tmp)
@@ -278,6 +296,15 @@ def run(spec: ProxySpec, command: list[str], allow_empty: bool = False) -> int:
             if report.get("misses") or lost or proxy.proc.returncode not in (0, None):
                 sys.stderr.write(proxy.log_tail(15) + "\n")
         print(summary(report, spec), file=sys.stderr)
+        if report and _runs_pytest(command) and not report.get("scopes") and report.get("llm_requests"):
+            print(
+                "llm-vcr: pytest ran without per-test recordings: install llm-vcr in the environment pytest runs "
+                "in (its pytest plugin scopes each test), or pass -p no:llm_vcr to keep one folder",
+                file=sys.stderr,
+            )
+        if strict and report and status == 0 and (problems := strict_problems(report)):
+            print("llm-vcr --strict: " + "; ".join(problems), file=sys.stderr)
+            return NOT_RECORDED
         mode = spec.effective_mode
         if mode not in ("record", "auto") or status != 0 or not report:
             return status

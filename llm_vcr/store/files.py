@@ -53,8 +53,12 @@ class Scan:
     skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
-def scan(root: Path, max_file: int = DEFAULT_MAX_FILE) -> Scan:
-    """Every `*.json` file under `root` outside hidden folders, in a stable order.
+SCOPE_MARKER = ".llm-vcr-scope"  # a sub-folder holding it belongs to a scope (see scopes.py): not ours
+
+
+def scan(root: Path, max_file: int = DEFAULT_MAX_FILE, own_scopes: bool = False) -> Scan:
+    """Every `*.json` file under `root` outside hidden folders and other scopes' folders, in a stable
+    order (`own_scopes`: include scope folders too, for tools that list everything).
 
     Plain strings and scandir's stat: this loop runs once per file of a 100k-file folder.
     """
@@ -92,6 +96,8 @@ def scan(root: Path, max_file: int = DEFAULT_MAX_FILE) -> Scan:
                     out.skipped.append((Path(e.path), f"a broken link or a link loop ({err.strerror or err})"))
                 continue
             if stat.S_ISDIR(st.st_mode):
+                if not own_scopes and os.path.exists(os.path.join(e.path, SCOPE_MARKER)):
+                    continue  # another scope's recordings: served to that scope only
                 if (st.st_dev, st.st_ino) in seen_dirs:
                     out.skipped.append((Path(e.path), "a link to a folder already read (a loop): not followed"))
                     continue

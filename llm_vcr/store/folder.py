@@ -211,6 +211,10 @@ class RecordingStore:
         rank, path, have = best
         return Nearest(path, explain.explain(want, have), rank.turns_agreeing, rank.same_model)
 
+    def rewind(self) -> None:
+        """Replay every sequence from its first recording again (a test that starts over)."""
+        self._cursor.clear()
+
     def partial_of(self, key: str) -> list[Path]:
         """Partial recordings (never replayed) of a request key: a miss says when they exist."""
         return list(self._partials.get(key, ()))

@@ -41,7 +41,7 @@ def llm_flow(body: object, path: str = "/v1/chat/completions", method: str = "PO
 @pytest.fixture
 def vcr(tmp_path):
     addons = make_addons()
-    settings, replay, record, *_ = addons
+    settings, _scopes, replay, record, *_ = addons
     with taddons.context(Proxyserver(), *addons) as tctx:  # Proxyserver owns connection_strategy
         tctx.configure(settings, vcr_dir=str(tmp_path))
         yield tctx, settings.vcr, replay, record
