@@ -24,7 +24,8 @@ function control(method, scope) {
   const url = new URL("/__llm-vcr/scope", proxy);
   const body = JSON.stringify({ scope, pid: isMainThread ? process.pid : undefined });
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers: { "content-type": "application/json" } }, (res) => {
+    const headers = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
+    const req = http.request(url, { method, headers, agent: false }, (res) => {
       let data = "";
       res.on("data", (c) => (data += c));
       res.on("end", () =>
@@ -47,7 +48,8 @@ async function begin(testPath, testName) {
   await control("POST", current);
   if (undici) {
     const u = new URL(proxy);
-    const withScope = `${u.protocol}//${encodeURIComponent(current)}@${u.host}`;
+    // undici sends proxy credentials only when the URL has a password too: any will do.
+    const withScope = `${u.protocol}//${encodeURIComponent(current)}:llm-vcr@${u.host}`;
     undici.setGlobalDispatcher(new undici.EnvHttpProxyAgent({ httpProxy: withScope, httpsProxy: withScope }));
   }
 }
