@@ -53,6 +53,8 @@ class Answer:
         for key in ("total_tokens",):
             if isinstance(u.get(key), int):
                 return u[key]
+        if isinstance(u.get("totalTokenCount"), int) or isinstance(u.get("totalTokens"), int):  # Gemini, Bedrock
+            return u.get("totalTokenCount") or u.get("totalTokens")
         parts = [u.get(k) for k in ("prompt_tokens", "completion_tokens", "input_tokens", "output_tokens",
                                     "prompt_eval_count", "eval_count")]  # fmt: skip
         return sum(p for p in parts if isinstance(p, int))
@@ -75,6 +77,10 @@ def assemble(resource: Resource, chunks: list[JSON], streaming: bool) -> Answer:
         _ollama(ans, items)
     elif resource in (CHAT, COMPLETIONS):
         _openai(ans, items)
+    elif resource.api == "gemini":
+        _gemini(ans, items)
+    elif resource.api == "bedrock":
+        _bedrock(ans, items, streaming)
     return ans
 
 
@@ -175,6 +181,57 @@ def _ollama(ans: Answer, items: list[dict]) -> None:
         if line.get("done"):
             ans.finish_reason = line.get("done_reason") or "stop"
             ans.usage = {k: line[k] for k in ("prompt_eval_count", "eval_count") if isinstance(line.get(k), int)}
+
+
+def _gemini(ans: Answer, items: list[dict]) -> None:
+    if items and ("embedding" in items[0] or "embeddings" in items[0]):
+        vectors = [e.get("values") for e in items[0].get("embeddings") or [items[0].get("embedding") or {}]]
+        ans.other["vectors"] = len(vectors)
+        ans.other["dimensions"] = sorted({len(v) for v in vectors if isinstance(v, list)})
+        return
+    if items and "totalTokens" in items[0]:
+        ans.other["total tokens"] = items[0]["totalTokens"]
+        return
+    for chunk in items:
+        ans.model = ans.model or chunk.get("modelVersion")
+        ans.usage = chunk.get("usageMetadata") or ans.usage
+        for cand in (chunk.get("candidates") or [])[:1]:
+            for part in (cand.get("content") or {}).get("parts") or []:
+                ans.text += part.get("text") or ""
+                if isinstance(part.get("functionCall"), dict):
+                    fc = part["functionCall"]
+                    ans.tool_calls.append(ToolCall(fc.get("name"), json.dumps(fc.get("args")), fc.get("id")))
+            ans.finish_reason = cand.get("finishReason") or ans.finish_reason
+
+
+def _bedrock(ans: Answer, items: list[dict], streaming: bool) -> None:
+    calls: dict[object, ToolCall] = {}
+    for ev in items:
+        if not streaming and isinstance(ev.get("output"), dict):  # Converse
+            for block in (ev["output"].get("message") or {}).get("content") or []:
+                ans.text += block.get("text") or ""
+                if isinstance(block.get("toolUse"), dict):
+                    tu = block["toolUse"]
+                    calls[len(calls)] = ToolCall(tu.get("name"), json.dumps(tu.get("input")), tu.get("toolUseId"))
+            ans.finish_reason, ans.usage = ev.get("stopReason"), ev.get("usage")
+        elif not streaming and isinstance(ev.get("content"), list):  # InvokeModel, Anthropic-shaped
+            ans.text += "".join(c.get("text") or "" for c in ev["content"] if isinstance(c, dict))
+            ans.finish_reason, ans.usage = ev.get("stop_reason"), ev.get("usage")
+        delta = ev.get("delta") if isinstance(ev.get("delta"), dict) else {}
+        ans.text += delta.get("text") or ""
+        if isinstance(delta.get("toolUse"), dict):
+            _tool(calls, ev.get("contentBlockIndex")).arguments += delta["toolUse"].get("input") or ""
+        start = (ev.get("start") or {}).get("toolUse") if isinstance(ev.get("start"), dict) else None
+        if isinstance(start, dict):
+            call = _tool(calls, ev.get("contentBlockIndex"))
+            call.name, call.id = start.get("name"), start.get("toolUseId")
+        if ev.get("stopReason"):
+            ans.finish_reason = ev["stopReason"]
+        if isinstance(ev.get("usage"), dict) and streaming:
+            ans.usage = ev["usage"]
+        if streaming and isinstance(ev.get("bytes"), str):  # InvokeModelWithResponseStream: the model's own chunks
+            ans.other["chunks of the model's own format"] = ans.other.get("chunks of the model's own format", 0) + 1
+    ans.tool_calls = list(calls.values())
 
 
 def _embeddings(ans: Answer, data: dict) -> None:

@@ -14,20 +14,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from llm_vcr import framings
 from llm_vcr.apis import Framing, Resource, envelopes
 from llm_vcr.bodies import loads, request_json
-from llm_vcr.framings.ndjson import NDJSONParser
-from llm_vcr.framings.sse import SSEEvent, SSEParser
+from llm_vcr.framings.sse import SSEEvent
 from llm_vcr.store.recording import Recording
 
 JSON = Any
 
 # Response headers worth keeping for non-2xx answers: what clients' retry logic reads.
 KEPT_ERROR_HEADERS = ("content-type", "retry-after", "retry-after-ms", "x-should-retry")
-
-
-def _parser(framing: Framing) -> SSEParser | NDJSONParser:
-    return NDJSONParser() if framing is Framing.NDJSON else SSEParser()
 
 
 @dataclass
@@ -48,6 +44,8 @@ class StreamCapture:
     headers_at: float | None = None  # offset of the response headers
     offsets: list[float] = field(default_factory=list)  # offset of each event, when reads were plain
     end_at: float | None = None  # offset of the end marker or the end of the stream
+    array_closed: bool = False  # JSON_ARRAY: the closing `]` was seen
+    errors: list[str] = field(default_factory=list)  # EVENT_STREAM: bad CRCs, truncated messages
 
     def feed(self, data: bytes) -> None:
         self.reads.append((time.time() - self.t0, data))  # all the event loop pays per read
@@ -55,7 +53,7 @@ class StreamCapture:
     def finish(self, decoded: bytes | None = None, ended_at: float | None = None) -> None:
         """Parse what was read. `decoded`: the whole body when reads were content-encoded."""
         end = ended_at if ended_at is not None else (self.reads[-1][0] if self.reads else 0.0)
-        parser = _parser(self.framing)
+        parser = framings.parser(self.framing)
         if decoded is not None:
             for ev in parser.feed(decoded):
                 self._add(ev, None)  # arrival times of encoded events are unknown
@@ -68,6 +66,8 @@ class StreamCapture:
                 self._add(ev, end)
         if self.end_at is None:
             self.end_at = end
+        self.array_closed = bool(getattr(parser, "complete", False))
+        self.errors = list(getattr(parser, "errors", []))
 
     def _add(self, ev: SSEEvent, at: float | None) -> None:
         if self.done:
@@ -108,29 +108,44 @@ def stream_recording(
             bad = bad or f"event {i} is not JSON: {ev.data[:80]!r}"
             chunks.append(ev.data)
     names = [ev.event for ev in capture.events]
-    if not _complete(resource, capture, chunks, names):
+    if capture.errors:
+        partial = f"the event stream is invalid: {capture.errors[0]} ({broken or 'upstream closed it'})"
+    elif not _complete(resource, capture, chunks, names, broken):
         # The cut explains a trailing half event better than "not JSON" would.
         partial = f"the stream ended before {resource.end_marker} ({broken or 'upstream closed it'})"
     else:
         partial = bad
+    kinds = [ev.id if capture.framing is Framing.EVENT_STREAM else None for ev in capture.events]
     items = [
-        envelopes.envelope(envelopes.type_for(resource, True, c, n), c, n) for c, n in zip(chunks, names, strict=True)
+        envelopes.envelope(envelopes.type_for(resource, True, c, n), c, n, k)
+        for c, n, k in zip(chunks, names, kinds, strict=True)
     ]
     rec = Recording.new(
         method=method, url=url, body=body, resource=resource, is_streaming=True, response_body=items,
         partial=partial, timing=capture.timing,
     )  # fmt: skip
-    rec.unterminated_tail = bool(capture.events) and not capture.events[-1].terminated and not capture.done
+    sse = capture.framing in (Framing.SSE_DATA, Framing.SSE_EVENTS, Framing.SSE_PLAIN, Framing.NDJSON)
+    rec.unterminated_tail = (
+        sse and bool(capture.events) and not capture.events[-1].terminated and not capture.done and partial is None
+    )
     return rec
 
 
-def _complete(resource: Resource, capture: StreamCapture, chunks: list[JSON], names: list[str | None]) -> bool:
-    if resource.framing is Framing.SSE_DATA:
+def _complete(
+    resource: Resource, capture: StreamCapture, chunks: list[JSON], names: list[str | None], broken: str | None
+) -> bool:
+    """Completeness is a protocol fact: an end marker, or, for framings without one, a body that ended."""
+    framing = capture.framing
+    if framing is Framing.SSE_DATA:
         return capture.done
-    if resource.framing is Framing.NDJSON:
+    if framing is Framing.NDJSON:
         return bool(chunks) and isinstance(chunks[-1], dict) and chunks[-1].get("done") is True
+    if framing is Framing.JSON_ARRAY:
+        return capture.array_closed
     kinds = [n or (c.get("type") if isinstance(c, dict) else None) for c, n in zip(chunks, names, strict=True)]
-    return any(k in resource.terminal for k in kinds)
+    if resource.terminal:
+        return any(k in resource.terminal for k in kinds)
+    return framing in framings.ENDS_WITH_BODY and broken is None and bool(chunks)
 
 
 def json_recording(
@@ -198,8 +213,8 @@ def recording_from_exchange(
     """A recording from a finished exchange whose bodies are whole (a saved flow, a HAR entry)."""
     req = request_json(request, exact=True)
     ctype = next((v for k, v in headers.items() if k.lower() == "content-type"), "").split(";")[0].strip().lower()
-    if ctype in stream_content_types and 200 <= status < 300:
-        cap = StreamCapture(framing=resource.framing)
+    if (ctype in stream_content_types or resource.streaming) and 200 <= status < 300:
+        cap = StreamCapture(framing=framings.of_content_type(ctype, resource.framing))
         cap.feed(body)
         cap.finish()
         rec = stream_recording(method=method, url=url, body=req, resource=resource, capture=cap, broken=None)

@@ -12,7 +12,7 @@ import logging
 
 from mitmproxy import ctx, hooks, http
 
-from llm_vcr import bodies
+from llm_vcr import bodies, framings
 from llm_vcr.apis import BY_NAME, Resource
 from llm_vcr.capture import StreamCapture, json_recording, stream_recording
 from llm_vcr.store.recording import Recording
@@ -21,7 +21,8 @@ from llm_vcr.vcr import META, NotRecorded, Vcr
 log = logging.getLogger("llm_vcr")
 
 
-STREAM_TYPES = ("text/event-stream", "application/x-ndjson", "application/jsonl", "application/json-seq")
+STREAM_TYPES = ("text/event-stream", "application/x-ndjson", "application/jsonl", "application/json-seq",
+                "application/vnd.amazon.eventstream")  # fmt: skip
 
 
 def _is_stream(response: http.Response) -> bool:
@@ -51,7 +52,11 @@ class Record:
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         meta = self._meta(flow)
-        if meta is None or flow.response is None or not _is_stream(flow.response):
+        if meta is None or flow.response is None or "resource" not in meta:
+            return
+        resource = BY_NAME[meta["resource"]]
+        # Gemini's streamGenerateContent streams a JSON array as application/json: the call says it streams.
+        if not (_is_stream(flow.response) or (resource.streaming and 200 <= flow.response.status_code < 300)):
             return
         if meta.get("outcome") == "live":
             flow.response.stream = True  # pass through live; mitmproxy would buffer SSE
@@ -59,7 +64,7 @@ class Record:
         if meta.get("outcome") != "recording":
             return
         ce = flow.response.headers.get("content-encoding", "identity").strip().lower()
-        framing = BY_NAME[meta["resource"]].framing
+        framing = framings.of_content_type(flow.response.headers.get("content-type", ""), resource.framing)
         cap = StreamCapture(
             framing=framing,
             encoded=ce not in ("", "identity"),

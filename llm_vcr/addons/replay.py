@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable
+from urllib.parse import urlsplit
 
 from mitmproxy import http
 
@@ -121,7 +122,7 @@ class Replay:
         req = flow.request
         raw = req.raw_content if resource.has_body else None
         encoding = req.headers.get("content-encoding")
-        args = (req.method, resource, raw, encoding, self.vcr.max_body)
+        args = (req.method, resource, raw, encoding, self.vcr.max_body, False, req.path)
         if encoding or (raw is not None and len(raw) > OFF_LOOP_BYTES):
             return self._handle_later(flow, resource, meta, args)
         try:
@@ -176,6 +177,8 @@ class Replay:
     def _serve(self, flow: http.HTTPFlow, meta: dict[str, str], hit) -> None:
         vcr = self.vcr
         path, answer, rec = hit
+        if rec is not None and rec.resource is not None and rec.resource.sse_query:
+            answer = rec.replay_as(rec.resource.framing_for(urlsplit(flow.request.path).query))
         meta.update(outcome="replayed", recording=str(path))
         vcr.stats.hits += 1
         vcr.served.add(path)
@@ -198,7 +201,9 @@ class Replay:
             full = prepared
             if not prepared.full_scan:
                 ce = req.headers.get("content-encoding")
-                full = await asyncio.to_thread(prepare, req.method, resource, req.raw_content, ce, vcr.max_body, True)
+                full = await asyncio.to_thread(
+                    prepare, req.method, resource, req.raw_content, ce, vcr.max_body, True, req.path
+                )
             store, scope = self._store(flow), self._scope(flow)
             if full.key != prepared.key and (hit := store.take(full.key)) is not None:
                 meta["key"] = full.key

@@ -13,10 +13,10 @@ import logging
 from mitmproxy import contentviews, ctx, http
 from mitmproxy.contentviews import Contentview, Metadata, SyntaxHighlight
 
+from llm_vcr import framings
 from llm_vcr.apis import Framing, Resource, classify
 from llm_vcr.assemble import assemble, render
 from llm_vcr.bodies import loads
-from llm_vcr.framings import ndjson, sse
 from llm_vcr.store.recording import Recording, RecordingError
 from llm_vcr.vcr import META
 
@@ -24,12 +24,17 @@ log = logging.getLogger("llm_vcr")
 
 
 def _chunks(resource: Resource, data: bytes, content_type: str) -> tuple[list[object], bool]:
-    if content_type.startswith("text/event-stream"):
-        events = [e for e in sse.parse(data) if not e.is_done]
-        return [_json(e.data) for e in events], True
-    if resource.framing is Framing.NDJSON and b"\n" in data.strip():
-        return [_json(e.data) for e in ndjson.NDJSONParser().feed(data + b"\n")], True
-    return [_json(data)], False
+    framing = framings.of_content_type(content_type, resource.framing)
+    streamed = (
+        content_type.startswith(("text/event-stream", "application/vnd.amazon.eventstream"))
+        or (framing is Framing.NDJSON and b"\n" in data.strip())
+        or (resource.streaming and data.lstrip()[:1] == b"[")
+    )
+    if not streamed:
+        return [_json(data)], False
+    parser = framings.parser(framing)
+    events = [e for e in parser.feed(data) + parser.finish() if not e.is_done]
+    return [_json(e.data) for e in events], True
 
 
 def _json(text: str | bytes) -> object:

@@ -7,7 +7,7 @@ chunk ends it: completeness is a protocol fact, not a connection event.
 
 from __future__ import annotations
 
-from llm_vcr.apis import anthropic, ollama, openai
+from llm_vcr.apis import anthropic, bedrock, gemini, ollama, openai
 from llm_vcr.apis.base import Framing, Resource
 from llm_vcr.apis.guard import normalize_path
 
@@ -15,10 +15,13 @@ CHAT, COMPLETIONS, EMBEDDINGS, MODELS, RESPONSES = openai.RESOURCES
 MESSAGES = anthropic.MESSAGES
 OLLAMA_CHAT, OLLAMA_GENERATE, OLLAMA_EMBED, OLLAMA_EMBEDDINGS, OLLAMA_TAGS = ollama.RESOURCES
 
-API_MODULES = (openai, anthropic, ollama)
+API_MODULES = (openai, anthropic, ollama, gemini, bedrock)
 
-# Longest suffix first: "chat/completions" must win over "completions", "api/embeddings" over "embeddings".
-ALL: tuple[Resource, ...] = tuple(sorted((r for m in API_MODULES for r in m.RESOURCES), key=lambda r: -len(r.name)))
+# Resources with a path pattern first; then the longest suffix first: "chat/completions" must win over
+# "completions", "api/embeddings" over "embeddings".
+ALL: tuple[Resource, ...] = tuple(
+    sorted((r for m in API_MODULES for r in m.RESOURCES), key=lambda r: (r.pattern is None, -len(r.name)))
+)
 BY_NAME: dict[str, Resource] = {r.name: r for r in ALL}
 LISTINGS = (MODELS, OLLAMA_TAGS)  # bodiless GETs answered with the union of every recorded list
 
@@ -27,7 +30,10 @@ def _match(path: str) -> Resource | None:
     # As a server would route it: `/V1/Chat/Completions/`, `…completion%73` and `…;x` are chat calls too.
     path = normalize_path(path)
     for resource in ALL:
-        if path.endswith("/" + resource.name) or path == resource.name:
+        if resource.pattern is not None:
+            if resource.pattern.search(path):
+                return resource
+        elif path.endswith("/" + resource.name) or path == resource.name:
             return resource
     return None
 

@@ -6,22 +6,22 @@ API is adding such a module and listing it in `apis/__init__.py`, never editing 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from enum import StrEnum
 
-
-class Framing(StrEnum):
-    SSE_DATA = "sse-data"  # data: <json> per chunk, then data: [DONE]  (OpenAI chat/completions)
-    SSE_EVENTS = "sse-events"  # event: <type> + data: <json>, a terminal event type  (Responses, Anthropic)
-    NDJSON = "ndjson"  # one JSON object per line, the last with "done": true  (Ollama)
+from llm_vcr.framings import CONTENT_TYPES, Framing
 
 
 @dataclass(frozen=True, slots=True)
 class Resource:
-    """One call of an API, recognised by its path suffix on any host and any prefix.
+    """One call of an API, recognised by its path suffix on any host and any prefix, or by `pattern`.
 
     `body_type` / `chunk_type`: the envelope type of a whole answer and of each streamed chunk,
     in the official SDK's names; `event_types`: per streamed event type, for event-typed streams.
+    `pattern` (searched in the normalised path) may capture path parameters (`(?P<model>…)`): they are
+    part of the request key, for APIs that put the model in the path (Gemini, Bedrock). `streaming`:
+    every answer of this call streams (Gemini's `streamGenerateContent`), whatever the body says.
+    `sse_query`: a query parameter that switches the stream to SSE (Gemini's `alt=sse`).
     """
 
     name: str  # the matching identity, e.g. "chat/completions", "api/chat"
@@ -32,6 +32,22 @@ class Resource:
     body_type: str | None = None
     chunk_type: str | None = None
     event_types: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    pattern: re.Pattern[str] | None = field(default=None, hash=False, compare=False)
+    streaming: bool = False
+    sse_query: str | None = None  # e.g. "alt=sse"
+
+    def path_params(self, norm_path: str) -> dict[str, str]:
+        """What the path says of the call (`{"model": …}`), from `pattern`'s named groups."""
+        if self.pattern is None:
+            return {}
+        m = self.pattern.search(norm_path)
+        return {k: v for k, v in m.groupdict().items() if v is not None} if m else {}
+
+    def framing_for(self, query: str) -> Framing:
+        """How to frame a replayed stream for a request with this query string."""
+        if self.sse_query and self.sse_query in query.split("&"):
+            return Framing.SSE_PLAIN
+        return self.framing
 
     @property
     def has_body(self) -> bool:
@@ -40,6 +56,8 @@ class Resource:
     @property
     def endpoint(self) -> str:
         """The canonical endpoint written to recordings, as in the seed (`/v1/chat/completions`)."""
+        if ":" in self.name:  # gemini:generateContent, bedrock:converse: the path holds the model
+            return "/" + self.name.split(":", 1)[1]
         return f"/{self.name}" if self.name.startswith(("v1/", "api/")) else f"/v1/{self.name}"
 
     @property
@@ -49,10 +67,12 @@ class Resource:
             return "data: [DONE]"
         if self.framing is Framing.NDJSON:
             return 'a line with "done": true'
+        if self.framing is Framing.JSON_ARRAY:
+            return "the closing ] of its JSON array"
+        if not self.terminal:
+            return "the end of its body"
         return "a " + " / ".join(sorted(self.terminal)) + " event"
 
     @property
     def content_type(self) -> str:
-        if self.framing is Framing.NDJSON:
-            return "application/x-ndjson"
-        return "text/event-stream; charset=utf-8"
+        return CONTENT_TYPES[self.framing]

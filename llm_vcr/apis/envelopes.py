@@ -3,8 +3,9 @@
 The type name documents what the data is, in the names the official SDKs use (openai,
 anthropic, ollama), as in llama-stack's recordings. It is informational: replay frames by
 resource and serves `__data__` verbatim, so an envelope of an unknown type still replays.
-A streamed event whose SSE `event:` name differs from its data's `type` keeps the name in
-`__event__`, so the original event is reproduced either way.
+A streamed event whose SSE `event:` name (or AWS `:event-type`) differs from its data's `type`
+keeps the name in `__event__`, so the original event is reproduced either way; an AWS event-stream
+exception message keeps its message type in `__kind__`.
 """
 
 from __future__ import annotations
@@ -30,11 +31,19 @@ def type_for(resource: Resource, streaming: bool, data: JSON, event: str | None 
     return (resource.chunk_type if streaming else resource.body_type) or GENERIC
 
 
-def envelope(type_name: str, data: JSON, event: str | None = None) -> dict[str, JSON]:
+def envelope(type_name: str, data: JSON, event: str | None = None, kind: str | None = None) -> dict[str, JSON]:
     env = {"__type__": type_name, "__data__": data}
     if event is not None and not (isinstance(data, dict) and data.get("type") == event):
         env["__event__"] = event  # only when the data's own type would not reproduce it
+    if kind is not None:
+        env["__kind__"] = kind  # an AWS event-stream message that is not an event ("exception", "error")
     return env
+
+
+def message_kind(value: JSON) -> str:
+    """The message type an event-stream item was sent as ("event" unless recorded otherwise)."""
+    kind = value.get("__kind__") if is_envelope(value) else None
+    return kind if isinstance(kind, str) else "event"
 
 
 def is_envelope(value: JSON) -> bool:

@@ -52,7 +52,8 @@ LLM_PATHS: tuple[tuple[str, str], ...] = (
     ("Gemini", r"/models/[^/]+:(?:generatecontent|streamgeneratecontent|embedcontent|batchembedcontents|"
                r"counttokens|predict|predictlongrunning|batchgeneratecontent)$"),
     ("Gemini files and caches", r"(?:^|/)v1(?:alpha|beta)?/(?:files|cachedcontents|tunedmodels)(?:/|$)"),
-    ("Bedrock", r"(?:^|/)model/[^/]+/(?:converse|converse-stream|invoke|invoke-with-response-stream)$"),
+    ("Bedrock", r"(?:^|/)(?:model/[^/]+/(?:converse|converse-stream|invoke|invoke-with-response-stream|invoke-async)|"
+                r"async-invoke)(?:/|$)"),
     ("Cohere", r"(?:^|/)v[12]/(?:chat|embed|rerank|generate|classify|tokenize)$"),
 )  # fmt: skip
 _PATHS = [(what, re.compile(rx)) for what, rx in LLM_PATHS]

@@ -26,7 +26,7 @@ from llm_vcr.store.files import shown
 from llm_vcr.store.recording import Recording, RecordingError
 
 T = TypeVar("T")
-SDK_PREFIXES = ("openai.types.", "anthropic.types.", "ollama._types.", "llm_vcr.")
+SDK_PREFIXES = ("openai.types.", "anthropic.types.", "ollama._types.", "google.genai.types.", "bedrock.", "llm_vcr.")
 
 
 def progress[T](items: list[T], label: str) -> Iterator[T]:

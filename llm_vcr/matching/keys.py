@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from llm_vcr.apis import Resource
+from llm_vcr.apis.guard import normalize_path
 from llm_vcr.bodies import MAX_DEPTH
 from llm_vcr.matching import normalize
 from llm_vcr.matching.normalize import Rules
@@ -63,9 +64,12 @@ def wire_body(body: JSON) -> JSON:
     return out
 
 
-def request_key(method: str, resource: Resource, body: JSON, rules: Rules | None = None) -> str:
+def request_key(
+    method: str, resource: Resource, body: JSON, rules: Rules | None = None, path: str | None = None
+) -> str:
     """The hex key of a request under the matching rules (default: the active ones, see
-    `normalize`). Listings (`GET /models`, `/api/tags`) have one key each."""
+    `normalize`). Listings (`GET /models`, `/api/tags`) have one key each. For APIs that put the model
+    in the path (Gemini, Bedrock), `path` gives it: it is part of the key."""
     if not resource.has_body:
         material: JSON = ["GET", resource.name, None]
     else:
@@ -73,6 +77,8 @@ def request_key(method: str, resource: Resource, body: JSON, rules: Rules | None
             resource.api, resource.name, canonical(body), rules if rules is not None else normalize.active()
         )
         material = [method.upper(), resource.name, norm]
+        if resource.pattern is not None and path is not None:
+            material.append(resource.path_params(normalize_path(path)))
     digest = hashlib.sha256(orjson.dumps(material, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS))
     return digest.hexdigest()[:KEY_LENGTH]
 

@@ -30,6 +30,7 @@ def prepare(
     content_encoding: str | None = None,
     max_body: int = bodies.DEFAULT_MAX_BODY,
     full_scan: bool = False,
+    path: str | None = None,
 ) -> Prepared:
     """Raises BodyTooLarge, or ValueError with a reason a client can act on.
 
@@ -46,4 +47,4 @@ def prepare(
             raise ValueError("the request body is JSON but not an object")
         if full_scan or redaction.may_contain(data):
             body = redaction.redact(body)  # recordings store secrets as placeholders
-    return Prepared(body, request_key(method, resource, body), full_scan)
+    return Prepared(body, request_key(method, resource, body, path=path), full_scan)

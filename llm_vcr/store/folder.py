@@ -229,7 +229,7 @@ class RecordingStore:
         assert rec.key is not None and rec.resource is not None
         self.root.mkdir(parents=True, exist_ok=True)
         data = rec.dumps()
-        slug = rec.resource.name.replace("/", "_")
+        slug = re.sub(r"[/:]", "_", rec.resource.name)  # a portable file name (no ":" on Windows)
         suffix = ".partial.json" if rec.partial else ".json"
         with self._write_lock:
             tmp = self.root / f".tmp-{os.getpid()}-{threading.get_ident()}-{rec.key}"

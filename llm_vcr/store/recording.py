@@ -17,7 +17,8 @@ import orjson
 
 from llm_vcr import bodies, redaction
 from llm_vcr.apis import CHAT, COMPLETIONS, LISTINGS, MODELS, Framing, Resource, classify_endpoint, envelopes
-from llm_vcr.framings import ndjson, sse
+from llm_vcr.apis.guard import normalize_path
+from llm_vcr.framings import CONTENT_TYPES, eventstream, jsonarray, ndjson, sse
 from llm_vcr.matching.keys import request_key, wire_body
 
 JSON = Any
@@ -68,7 +69,7 @@ class Recording:
     def key(self) -> str | None:
         if self.resource is None:
             return None
-        return request_key(self.method, self.resource, self.body)
+        return request_key(self.method, self.resource, self.body, path=urlsplit(self.url).path)
 
     @cached_property
     def tokens(self) -> int:
@@ -174,6 +175,8 @@ class Recording:
         timing: dict[str, JSON] | None = None,
     ) -> Recording:
         model = body.get("model") if isinstance(body, dict) else None
+        if model is None and resource.pattern is not None:  # Gemini, Bedrock: the model is in the path
+            model = resource.path_params(normalize_path(urlsplit(url).path)).get("model")
         return cls(
             method=method.upper(),
             url=redact_url(url),
@@ -257,12 +260,27 @@ class Recording:
             assert self.resource is not None
             return listing_union(self.resource, [self])
         if self.is_streaming and self.resource is not None:
-            frames = frame_stream(self.resource, self.response_body)
-            if self.unterminated_tail and frames:
-                frames[-1] = frames[-1][:-1]  # as recorded: the last event's terminator never came
-            return ReplayResponse(self.status, self.resource.content_type, b"".join(frames), frames=frames,
-                                  timing=self.timing)  # fmt: skip
+            return self._stream(self.resource.framing)
         return ReplayResponse(self.status, JSON_CONTENT_TYPE, bodies.dumps(envelopes.unwrap(self.response_body)))
+
+    def replay_as(self, framing: Framing) -> ReplayResponse:
+        """The stream framed another way than the API's default (Gemini's `alt=sse`), built once."""
+        if self.resource is None or not self.is_streaming or not 200 <= self.status < 300 or framing is None:
+            return self.replay
+        if framing is self.resource.framing:
+            return self.replay
+        cached = self.__dict__.setdefault("_framed", {})
+        if framing not in cached:
+            cached[framing] = self._stream(framing)
+        return cached[framing]
+
+    def _stream(self, framing: Framing) -> ReplayResponse:
+        assert self.resource is not None
+        frames = frame_stream(self.resource, self.response_body, framing)
+        if self.unterminated_tail and frames:
+            frames[-1] = frames[-1][:-1]  # as recorded: the last event's terminator never came
+        return ReplayResponse(self.status, CONTENT_TYPES[framing], b"".join(frames), frames=frames,
+                              timing=self.timing)  # fmt: skip
 
 
 def _status(value: JSON, default: int, name: str) -> int:
@@ -286,18 +304,25 @@ def _valid_timing(timing: dict[str, JSON], body: JSON) -> bool:
     )  # fmt: skip
 
 
-def frame_stream(resource: Resource, items: list[JSON]) -> list[bytes]:
+def frame_stream(resource: Resource, items: list[JSON], framing: Framing | None = None) -> list[bytes]:
     """Stream items as the API frames them on the wire: one piece per item (then [DONE] for OpenAI)."""
-    if resource.framing is Framing.NDJSON:
+    framing = framing or resource.framing
+    if framing is Framing.NDJSON:
         return [ndjson.frame(bodies.dumps(envelopes.unwrap(i))) for i in items]
-    if resource.framing is Framing.SSE_EVENTS:
+    if framing is Framing.JSON_ARRAY:
+        return jsonarray.frame([bodies.dumps(envelopes.unwrap(i)) for i in items])
+    if framing is Framing.EVENT_STREAM:
+        return [eventstream.frame(bodies.dumps(envelopes.unwrap(i)), envelopes.event_name(i), envelopes.message_kind(i))
+                for i in items]  # fmt: skip
+    if framing is Framing.SSE_EVENTS:
         out = []
         for item in items:
             name = envelopes.event_name(item)
             data = bodies.dumps(envelopes.unwrap(item))
             out.append(b"event: " + name.encode() + b"\n" + sse.frame_data(data) if name else sse.frame_data(data))
         return out
-    return [sse.frame_data(bodies.dumps(envelopes.unwrap(i))) for i in items] + [DONE_EVENT]
+    frames = [sse.frame_data(bodies.dumps(envelopes.unwrap(i))) for i in items]
+    return [*frames, DONE_EVENT] if framing is Framing.SSE_DATA else frames
 
 
 def _from_sse_lines(resource: Resource, lines: list[str]) -> list[JSON]:

@@ -88,8 +88,8 @@ def test_the_counter_does_count(tls_upstream, tmp_path):
 
 # LLM calls llm-vcr does not replay (yet): in replay mode, answered by the proxy, whatever came before.
 UNKNOWN_LLM_CALLS = [
-    ("POST", "/v1beta/models/gemini-2.0-flash:generateContent"),
-    ("POST", "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse"),
+    ("POST", "/v1beta/models/imagen-3.0-generate-002:predict"),
+    ("POST", "/v1beta/cachedContents"),
     ("POST", "/v1/images/generations"),
     ("POST", "/v1/audio/speech"),
     ("POST", "/v1/audio/transcriptions"),
@@ -100,7 +100,7 @@ UNKNOWN_LLM_CALLS = [
     ("POST", "/v1/messages/count_tokens"),
     ("POST", "/v1/complete"),
     ("POST", "/api/show"),
-    ("POST", "/model/anthropic.claude-v2/converse"),
+    ("POST", "/model/anthropic.claude-v2/invoke-async"),
     ("GET", "/v1/chat/completions"),  # a replayed resource, with a method replay does not serve
 ]
 # Recognised resources spelled differently: they are chat completions, and replay answers them.
