@@ -24,6 +24,12 @@ JSON = Any
 
 # Response headers worth keeping for non-2xx answers: what clients' retry logic reads.
 KEPT_ERROR_HEADERS = ("content-type", "retry-after", "retry-after-ms", "x-should-retry")
+# Response headers a client needs back in any answer: an MCP server's session id.
+KEPT_HEADERS = ("mcp-session-id",)
+
+
+def kept_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS}
 
 
 @dataclass
@@ -136,6 +142,8 @@ def _complete(
 ) -> bool:
     """Completeness is a protocol fact: an end marker, or, for framings without one, a body that ended."""
     framing = capture.framing
+    if resource.complete_when is not None:
+        return resource.complete_when(chunks)
     if framing is Framing.SSE_DATA:
         return capture.done
     if framing is Framing.NDJSON:
@@ -164,6 +172,8 @@ def json_recording(
     except (ValueError, UnicodeDecodeError):
         data = None
     if 200 <= status < 300:
+        if data is None and resource.api == "mcp" and not content:
+            raise ValueError("an MCP answer without a body (202 Accepted) has nothing to record")
         if data is None:
             rec = Recording.new(
                 method=method,
@@ -183,6 +193,7 @@ def json_recording(
                 is_streaming=False,
                 response_body=envelopes.json_body(resource, data),
             )
+        rec.response_headers = kept_headers(headers)
         return rec
     kept = {k: v for k, v in headers.items() if k.lower() in KEPT_ERROR_HEADERS or k.lower().startswith("x-ratelimit-")}
     payload = data if data is not None else content.decode("utf-8", "replace")

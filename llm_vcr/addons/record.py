@@ -14,7 +14,7 @@ from mitmproxy import ctx, hooks, http
 
 from llm_vcr import bodies, framings
 from llm_vcr.apis import BY_NAME, Resource
-from llm_vcr.capture import StreamCapture, json_recording, stream_recording
+from llm_vcr.capture import StreamCapture, json_recording, kept_headers, stream_recording
 from llm_vcr.store.recording import Recording
 from llm_vcr.vcr import META, NotRecorded, Vcr
 
@@ -118,6 +118,7 @@ class Record:
         request = _request_part(flow, resource)
         ce = flow.response.headers.get("content-encoding", "identity") if flow.response else "identity"
         limit = self.vcr.max_body
+        kept = kept_headers(dict(flow.response.headers.items())) if flow.response else {}
 
         def build() -> Recording:
             note, decoded = broken, None
@@ -129,7 +130,9 @@ class Record:
                 except ValueError as e:
                     note = f"cannot decode its {ce} body: {e}"
             cap.finish(decoded)
-            return stream_recording(**_request(request, limit), resource=resource, capture=cap, broken=note)
+            rec = stream_recording(**_request(request, limit), resource=resource, capture=cap, broken=note)
+            rec.response_headers.update(kept)
+            return rec
 
         self._persist(flow, meta, build)
 

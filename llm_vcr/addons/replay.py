@@ -18,7 +18,7 @@ from mitmproxy import http
 
 from llm_vcr.addons.pacer import Pacer
 from llm_vcr.addons.scopes import SCOPE_META
-from llm_vcr.apis import Resource, classify, classify_endpoint, guard
+from llm_vcr.apis import Resource, classify_endpoint, classify_request, guard, mcp
 from llm_vcr.bodies import BodyTooLarge
 from llm_vcr.matching import misses
 from llm_vcr.matching.request import OFF_LOOP_BYTES, Prepared, prepare
@@ -28,6 +28,7 @@ from llm_vcr.store.recording import RecordingError, ReplayResponse
 from llm_vcr.vcr import META, Vcr
 
 log = logging.getLogger("llm_vcr")
+RPC_ID = "llm_vcr_rpc_id"  # flow.metadata: the JSON-RPC id of a live MCP call
 
 
 def _response(answer: ReplayResponse) -> http.Response:
@@ -55,10 +56,13 @@ class Replay:
         # is a request like any other: answered from recordings in replay mode, recorded in record mode.
         if flow.response is not None or flow.is_replay == "response" or not flow.live:
             return None
-        resource = classify(flow.request.method, flow.request.path)
+        req = flow.request
+        raw = req.raw_content if req.method == "POST" else None
+        resource = classify_request(req.method, req.path, raw, req.headers.get("accept", ""))
         if resource is None:
             self.vcr.stats.other_requests += 1
-            self._guard(flow)
+            if not self._mcp_session(flow):
+                self._guard(flow)
             return None
         self.vcr.stats.llm_requests += 1
         try:
@@ -66,6 +70,18 @@ class Replay:
         except Exception as e:
             self._failed(flow, e)
             return None
+
+    def _mcp_session(self, flow: http.HTTPFlow) -> bool:
+        """Replay mode: an MCP session's server stream (GET) and its end (DELETE) are answered here."""
+        req = flow.request
+        if not req.headers.get(mcp.SESSION_HEADER) or req.method not in ("GET", "DELETE"):
+            return False
+        if self.vcr.mode_of(self._scope(flow)) != "replay":
+            return False
+        flow.metadata[META] = {"outcome": "mcp-session"}
+        status = 405 if req.method == "GET" else 200  # no server-to-client stream; the session ends
+        flow.response = http.Response.make(status, b"", {"x-llm-vcr": "mcp-session"})
+        return True
 
     def _guard(self, flow: http.HTTPFlow) -> None:
         """An LLM-shaped call llm-vcr does not replay: in replay mode answered here, never forwarded;
@@ -166,6 +182,13 @@ class Replay:
     ) -> Awaitable[None] | None:
         mode = self.vcr.mode_of(self._scope(flow))
         key = meta["key"] = prepared.key
+        if resource.api == "mcp":
+            if mcp.is_notification(prepared.body):  # nothing to answer but "accepted", nothing to record
+                meta["outcome"] = "mcp-notification"
+                if mode == "replay":
+                    flow.response = http.Response.make(202, b"", {"x-llm-vcr": "replay"})
+                return None
+            flow.metadata[RPC_ID] = prepared.body.get("id")
         if mode in ("replay", "auto") and (hit := self._store(flow).take(key)) is not None:
             self._serve(flow, meta, hit)
             return None
@@ -179,6 +202,10 @@ class Replay:
         path, answer, rec = hit
         if rec is not None and rec.resource is not None and rec.resource.sse_query:
             answer = rec.replay_as(rec.resource.framing_for(urlsplit(flow.request.path).query))
+        if rec is not None and rec.resource is mcp.CALL:  # the recorded result, under the live request's id
+            framing = None if answer.frames is None else rec.resource.framing
+            body = mcp.rewrite_ids(answer.body, framing, flow.metadata.get(RPC_ID))
+            answer = ReplayResponse(answer.status, answer.content_type, body, answer.headers)
         meta.update(outcome="replayed", recording=str(path))
         vcr.stats.hits += 1
         vcr.served.add(path)

@@ -7,7 +7,7 @@ chunk ends it: completeness is a protocol fact, not a connection event.
 
 from __future__ import annotations
 
-from llm_vcr.apis import anthropic, bedrock, gemini, ollama, openai
+from llm_vcr.apis import anthropic, bedrock, gemini, mcp, ollama, openai
 from llm_vcr.apis.base import Framing, Resource
 from llm_vcr.apis.guard import normalize_path
 
@@ -15,7 +15,7 @@ CHAT, COMPLETIONS, EMBEDDINGS, MODELS, RESPONSES = openai.RESOURCES
 MESSAGES = anthropic.MESSAGES
 OLLAMA_CHAT, OLLAMA_GENERATE, OLLAMA_EMBED, OLLAMA_EMBEDDINGS, OLLAMA_TAGS = ollama.RESOURCES
 
-API_MODULES = (openai, anthropic, ollama, gemini, bedrock)
+API_MODULES = (openai, anthropic, ollama, gemini, bedrock, mcp)
 
 # Resources with a path pattern first; then the longest suffix first: "chat/completions" must win over
 # "completions", "api/embeddings" over "embeddings".
@@ -30,6 +30,8 @@ def _match(path: str) -> Resource | None:
     # As a server would route it: `/V1/Chat/Completions/`, `…completion%73` and `…;x` are chat calls too.
     path = normalize_path(path)
     for resource in ALL:
+        if resource.api == "mcp":
+            continue  # recognised by its body, on any path (classify_request)
         if resource.pattern is not None:
             if resource.pattern.search(path):
                 return resource
@@ -42,6 +44,14 @@ def classify(method: str, path: str) -> Resource | None:
     """The resource a request is for, or None for traffic llm-vcr does not record or replay."""
     resource = _match(path)
     return resource if resource is not None and method.upper() in resource.methods else None
+
+
+def classify_request(method: str, path: str, raw: bytes | None, accept: str = "") -> Resource | None:
+    """Like `classify`, for APIs recognised by their body too (MCP: JSON-RPC on any path)."""
+    resource = classify(method, path)
+    if resource is None and mcp.is_call(method.upper(), raw, accept):
+        return mcp.CALL
+    return resource
 
 
 def classify_endpoint(endpoint: str) -> Resource | None:

@@ -7,7 +7,9 @@ API is adding such a module and listing it in `apis/__init__.py`, never editing 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from llm_vcr.framings import CONTENT_TYPES, Framing
 
@@ -35,6 +37,9 @@ class Resource:
     pattern: re.Pattern[str] | None = field(default=None, hash=False, compare=False)
     streaming: bool = False
     sse_query: str | None = None  # e.g. "alt=sse"
+    # For streams with no end marker of their own: whether the chunks hold a whole answer (MCP: the
+    # JSON-RPC response), so a client that hangs up right after it does not make the stream partial.
+    complete_when: Callable[[list[Any]], bool] | None = field(default=None, hash=False, compare=False)
 
     def path_params(self, norm_path: str) -> dict[str, str]:
         """What the path says of the call (`{"model": …}`), from `pattern`'s named groups."""

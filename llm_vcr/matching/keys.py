@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from llm_vcr.apis import Resource
+from llm_vcr.apis import Resource, mcp
 from llm_vcr.apis.guard import normalize_path
 from llm_vcr.bodies import MAX_DEPTH
 from llm_vcr.matching import normalize
@@ -73,10 +73,14 @@ def request_key(
     if not resource.has_body:
         material: JSON = ["GET", resource.name, None]
     else:
+        if resource.api == "mcp":  # JSON-RPC: the method and params, never the id or the client's _meta
+            body = mcp.key_body(body)
         norm = normalize.normalize(
             resource.api, resource.name, canonical(body), rules if rules is not None else normalize.active()
         )
         material = [method.upper(), resource.name, norm]
+        if resource.api == "mcp" and path is not None:
+            material.append(normalize_path(path))  # one host may serve several tool servers
         if resource.pattern is not None and path is not None:
             material.append(resource.path_params(normalize_path(path)))
     digest = hashlib.sha256(orjson.dumps(material, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS))

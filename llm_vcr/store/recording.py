@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import orjson
 
 from llm_vcr import bodies, redaction
-from llm_vcr.apis import CHAT, COMPLETIONS, LISTINGS, MODELS, Framing, Resource, classify_endpoint, envelopes
+from llm_vcr.apis import CHAT, COMPLETIONS, LISTINGS, MODELS, Framing, Resource, classify_endpoint, envelopes, mcp
 from llm_vcr.apis.guard import normalize_path
 from llm_vcr.framings import CONTENT_TYPES, eventstream, jsonarray, ndjson, sse
 from llm_vcr.matching.keys import request_key, wire_body
@@ -96,6 +96,8 @@ class Recording:
         body = req["payload"] if "payload" in req else wire_body(req.get("body"))
         endpoint = req.get("endpoint") if isinstance(req.get("endpoint"), str) else urlsplit(url).path
         resource = classify_endpoint(urlsplit(url).path) or classify_endpoint(endpoint)
+        if resource is None and isinstance(body, dict) and body.get("jsonrpc") == "2.0" and "method" in body:
+            resource = mcp.CALL
         if resource is COMPLETIONS and isinstance(body, dict) and "messages" in body:
             resource = CHAT  # legacy label: a chat call filed under /completions
         if resource in LISTINGS:
@@ -261,7 +263,9 @@ class Recording:
             return listing_union(self.resource, [self])
         if self.is_streaming and self.resource is not None:
             return self._stream(self.resource.framing)
-        return ReplayResponse(self.status, JSON_CONTENT_TYPE, bodies.dumps(envelopes.unwrap(self.response_body)))
+        kept = {k.lower(): v for k, v in self.response_headers.items() if k.lower() != "content-type"}
+        return ReplayResponse(self.status, JSON_CONTENT_TYPE, bodies.dumps(envelopes.unwrap(self.response_body)),
+                              kept)  # fmt: skip
 
     def replay_as(self, framing: Framing) -> ReplayResponse:
         """The stream framed another way than the API's default (Gemini's `alt=sse`), built once."""
@@ -279,7 +283,8 @@ class Recording:
         frames = frame_stream(self.resource, self.response_body, framing)
         if self.unterminated_tail and frames:
             frames[-1] = frames[-1][:-1]  # as recorded: the last event's terminator never came
-        return ReplayResponse(self.status, CONTENT_TYPES[framing], b"".join(frames), frames=frames,
+        kept = {k.lower(): v for k, v in self.response_headers.items() if k.lower() != "content-type"}
+        return ReplayResponse(self.status, CONTENT_TYPES[framing], b"".join(frames), kept, frames=frames,
                               timing=self.timing)  # fmt: skip
 
 
