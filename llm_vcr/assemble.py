@@ -19,6 +19,7 @@ from llm_vcr.apis import (  # fmt: skip
     OLLAMA_GENERATE,
     RESPONSES,
     Resource,
+    realtime,
 )
 
 JSON = Any
@@ -81,6 +82,10 @@ def assemble(resource: Resource, chunks: list[JSON], streaming: bool) -> Answer:
         _gemini(ans, items)
     elif resource.api == "bedrock":
         _bedrock(ans, items, streaming)
+    elif resource is realtime.REALTIME:
+        _realtime(ans, items)
+    elif resource is realtime.RESPONSES_SOCKET:
+        _responses(ans, items, True)
     return ans
 
 
@@ -232,6 +237,32 @@ def _bedrock(ans: Answer, items: list[dict], streaming: bool) -> None:
         if streaming and isinstance(ev.get("bytes"), str):  # InvokeModelWithResponseStream: the model's own chunks
             ans.other["chunks of the model's own format"] = ans.other.get("chunks of the model's own format", 0) + 1
     ans.tool_calls = list(calls.values())
+
+
+def _realtime(ans: Answer, items: list[dict]) -> None:
+    """A Realtime session: the text (or audio transcript) of each response, one line per response."""
+    texts: list[str] = []
+    usage: dict[str, int] = {}
+    current = ""
+    for ev in items:
+        kind = ev.get("type")
+        if kind in ("response.output_text.delta", "response.output_audio_transcript.delta"):
+            current += ev.get("delta") or ""
+        elif kind == "response.function_call_arguments.done":
+            ans.tool_calls.append(ToolCall(ev.get("name"), ev.get("arguments") or "", ev.get("call_id")))
+        elif kind == "session.created":
+            ans.model = (ev.get("session") or {}).get("model") or ans.model
+        elif kind == "response.done":
+            response = ev.get("response") or {}
+            ans.finish_reason = response.get("status") or ans.finish_reason
+            for name, value in (response.get("usage") or {}).items():
+                if isinstance(value, int):
+                    usage[name] = usage.get(name, 0) + value  # the session's total over its responses
+            texts.append(current)
+            current = ""
+    ans.text = "\n".join([*texts, current] if current else texts)
+    ans.usage = usage or None
+    ans.other["responses"] = len(texts)
 
 
 def _embeddings(ans: Answer, data: dict) -> None:

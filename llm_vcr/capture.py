@@ -17,6 +17,7 @@ from typing import Any
 from llm_vcr import framings
 from llm_vcr.apis import Framing, Resource, envelopes
 from llm_vcr.bodies import loads, request_json
+from llm_vcr.framings import websocket
 from llm_vcr.framings.sse import SSEEvent
 from llm_vcr.store.recording import Recording
 
@@ -233,3 +234,56 @@ def recording_from_exchange(
         return rec
     return json_recording(method=method, url=url, body=req, resource=resource, status=status, content=body,
                           headers=headers)  # fmt: skip
+
+
+def session_recording(
+    *,
+    url: str,
+    resource: Resource,
+    messages: list[tuple[bool, bool, bytes, float]],
+    close: tuple[int | None, str, bool | None],
+    headers_at: float | None,
+    subprotocol: str | None = None,
+    broken: str | None = None,
+) -> Recording:
+    """A WebSocket session: both sides' messages in order, each typed; `messages` holds (from client,
+    text, content, offset from the handshake request). Complete once a close frame ended it."""
+    items = []
+    for from_client, text, content, _ in messages:
+        msg = websocket.Message(from_client, text, content)
+        data = websocket.parse(msg)
+        items.append(websocket.envelope(_session_type(resource, msg, data), msg, data))
+    code, reason, by_client = close
+    partial = None
+    if broken is not None:
+        partial = f"the session ended without a close frame ({broken})"
+    elif code is None or code == websocket.ABNORMAL:
+        partial = "the connection dropped without a close frame"
+    rec = Recording.new(
+        method="GET", url=url, body=websocket.query_body(url), resource=resource, is_streaming=True,
+        response_body=items, partial=partial,
+    )  # fmt: skip
+    rec.socket = {"subprotocol": subprotocol} if subprotocol else {}
+    if code is not None:
+        rec.socket["close"] = {
+            "code": code,
+            "reason": reason,
+            "by": websocket.CLIENT if by_client else websocket.SERVER,
+        }
+    if headers_at is not None and all(at >= 0 for *_, at in messages):
+        rec.timing = {
+            "headers_ms": round(headers_at * 1000, 1),
+            "chunks_ms": [round(at * 1000, 1) for *_, at in messages],
+            "end_ms": round(max([headers_at, *(at for *_, at in messages)]) * 1000, 1),
+        }
+    return rec
+
+
+def _session_type(resource: Resource, msg: websocket.Message, data: JSON) -> str:
+    fallback = websocket.type_fallback(msg, data)
+    if fallback is not None:
+        return fallback
+    kind = data.get("type")
+    if isinstance(kind, str) and kind in resource.event_types:
+        return resource.event_types[kind]
+    return (resource.client_type if msg.from_client else resource.chunk_type) or envelopes.GENERIC

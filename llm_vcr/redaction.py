@@ -37,6 +37,13 @@ WINDOW = 256 * 1024  # characters per regex call: the GIL is released between ca
 OVERLAP = 16 * 1024  # longest match found whole inside a window (a PEM block of an 8192-bit key)
 LONGEST = 64 * 1024  # no key is longer; base64 runs beyond this are data (images, audio), not decoded
 
+# Query parameters that carry credentials (Azure `api-key`, Google `key`, SAS `sig`, …).
+SECRET_PARAM_HINTS = ("key", "token", "secret", "sig", "password", "auth", "credential")
+
+
+def is_secret_param(name: str) -> bool:
+    return any(h in name.lower() for h in SECRET_PARAM_HINTS)
+
 
 def _has_digit(s: str) -> bool:
     return any(c.isdigit() for c in s)

@@ -24,7 +24,7 @@ from llm_vcr.store.recording import Recording
 log = logging.getLogger("llm_vcr")
 
 MODES = ("replay", "record", "auto", "live")
-META = "llm_vcr"  # flow.metadata key: {"resource", "key", "outcome", "recording", "paced_from", …}
+META = "llm_vcr"  # flow.metadata key: {"resource", "key", "outcome", "recording", "diverted_from", …}
 SECRET_POLICIES = ("redact", "refuse")
 
 
@@ -90,7 +90,7 @@ class Vcr:
         self.served: set[Path] = set()
         self.new: list[Path] = []
         self.speed: float | None = None  # paced replay factor; None: instant
-        self.pacer_address: tuple[str, int] | None = None  # the loopback pacing server, while running
+        self.loopback_address: tuple[str, int] | None = None  # the loopback replay server, while running
         self.store = RecordingStore(Path("recordings"))
         self.stats = Stats()
         self.before_close: list[Callable[[], None]] = []  # e.g. keep streams still open at shutdown

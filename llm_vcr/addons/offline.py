@@ -14,7 +14,8 @@ import logging
 from mitmproxy import ctx, http
 from mitmproxy.proxy import server_hooks
 
-from llm_vcr.apis import classify, guard
+from llm_vcr.apis import classify, classify_websocket, guard
+from llm_vcr.framings import websocket
 from llm_vcr.vcr import Vcr
 
 log = logging.getLogger("llm_vcr")
@@ -35,15 +36,19 @@ class OfflineGuard:
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         # Learnt before any dial: with the lazy strategy mitmproxy connects after `request`.
-        if classify(flow.request.method, flow.request.path) is not None and flow.request.host:
+        req = flow.request
+        llm = classify(req.method, req.path) is not None or (
+            websocket.is_upgrade(req.headers) and classify_websocket(req.path) is not None
+        )
+        if llm and req.host:
             self.vcr.llm_upstreams.add((flow.request.host.lower(), flow.request.port))
 
     def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
         if self.vcr.may_dial or data.server.address is None:
             return
         host, port = data.server.address[0].lower(), data.server.address[1]
-        if (host, port) == self.vcr.pacer_address:
-            return  # paced replay: the loopback server in this very process
+        if (host, port) == self.vcr.loopback_address:
+            return  # paced and WebSocket replay: the loopback server in this very process
         if ctx.options.vcr_offline or (host, port) in self.vcr.llm_upstreams or guard.is_llm_host(host):
             self.vcr.stats.blocked += 1
             data.server.error = f"llm-vcr: replay mode does not connect to upstreams ({host}:{port} refused)"

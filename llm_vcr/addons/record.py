@@ -14,7 +14,7 @@ from mitmproxy import ctx, hooks, http
 
 from llm_vcr import bodies, framings
 from llm_vcr.apis import BY_NAME, Resource
-from llm_vcr.capture import StreamCapture, json_recording, kept_headers, stream_recording
+from llm_vcr.capture import StreamCapture, json_recording, kept_headers, session_recording, stream_recording
 from llm_vcr.store.recording import Recording
 from llm_vcr.vcr import META, NotRecorded, Vcr
 
@@ -35,15 +35,18 @@ class Record:
     def __init__(self, vcr: Vcr) -> None:
         self.vcr = vcr
         self._streams: dict[str, tuple[http.HTTPFlow, StreamCapture]] = {}
+        self._sockets: dict[str, http.HTTPFlow] = {}  # WebSocket sessions being recorded
         vcr.before_close.append(self._keep_open_streams)
 
     def _keep_open_streams(self) -> None:
-        """At shutdown: streams still open are kept as partial recordings, and counted."""
+        """At shutdown: streams and sessions still open are kept as partial recordings, and counted."""
         for flow, cap in list(self._streams.values()):
             self._streams.pop(flow.id, None)
             meta = self._meta(flow)
             if meta is not None:
                 self._persist_stream(flow, meta, cap, broken="the proxy shut down while the stream was open")
+        for flow in list(self._sockets.values()):
+            self._persist_session(flow, broken="the proxy shut down while the session was open")
 
     @staticmethod
     def _meta(flow: http.HTTPFlow) -> dict[str, str] | None:
@@ -85,6 +88,8 @@ class Record:
         _, cap = self._streams.pop(flow.id, (None, None))
         if meta is None or meta.get("outcome") != "recording" or flow.response is None:
             return
+        if flow.response.status_code == 101:
+            return  # a WebSocket session: recorded when it ends (websocket_end)
         if cap is not None:
             flow.response.raw_content = cap.body  # so mitmweb can show the streamed body
             self._persist_stream(flow, meta, cap, broken=None)
@@ -110,6 +115,37 @@ class Record:
         if cap is None or meta is None:
             return
         self._persist_stream(flow, meta, cap, broken=flow.error.msg if flow.error else "error")
+
+    # ---- WebSocket sessions -------------------------------------------------------------
+
+    def websocket_start(self, flow: http.HTTPFlow) -> None:
+        meta = self._meta(flow)
+        if meta is not None and meta.get("outcome") == "recording":
+            self._sockets[flow.id] = flow
+
+    def websocket_end(self, flow: http.HTTPFlow) -> None:
+        if self._sockets.get(flow.id) is flow:
+            self._persist_session(flow, broken=None)
+
+    def _persist_session(self, flow: http.HTTPFlow, broken: str | None) -> None:
+        """The session's messages as they crossed (taken on the loop: references, no copies)."""
+        self._sockets.pop(flow.id, None)
+        meta, ws = self._meta(flow), flow.websocket
+        if meta is None or ws is None:
+            return
+        resource = BY_NAME[meta["resource"]]
+        t0 = flow.request.timestamp_start
+        messages = [(m.from_client, m.is_text, m.content, m.timestamp - t0) for m in ws.messages if not m.dropped]
+        close = (ws.close_code, ws.close_reason or "", ws.closed_by_client)
+        headers_at = (flow.response.timestamp_start - t0) if flow.response and flow.response.timestamp_start else None
+        subprotocol = flow.response.headers.get("sec-websocket-protocol") if flow.response else None
+        url = flow.request.pretty_url.replace("http", "ws", 1)  # wss://…/v1/realtime?model=…
+
+        def build() -> Recording:
+            return session_recording(url=url, resource=resource, messages=messages, close=close, headers_at=headers_at,
+                                     subprotocol=subprotocol, broken=broken)  # fmt: skip
+
+        self._persist(flow, meta, build)
 
     def _persist_stream(
         self, flow: http.HTTPFlow, meta: dict[str, str], cap: StreamCapture, broken: str | None

@@ -18,10 +18,13 @@ from mitmproxy import http
 
 from llm_vcr.addons.pacer import Pacer
 from llm_vcr.addons.scopes import SCOPE_META
+from llm_vcr.addons.sockets import SocketReplay
 from llm_vcr.apis import Resource, classify_endpoint, classify_request, guard, mcp
 from llm_vcr.bodies import BodyTooLarge
+from llm_vcr.framings import websocket
 from llm_vcr.matching import misses
 from llm_vcr.matching.request import OFF_LOOP_BYTES, Prepared, prepare
+from llm_vcr.matching.session import SessionReplay
 from llm_vcr.scopes import Scope
 from llm_vcr.store import RecordingStore, missed, read_file
 from llm_vcr.store.recording import RecordingError, ReplayResponse
@@ -45,9 +48,10 @@ def _response(answer: ReplayResponse) -> http.Response:
 class Replay:
     name = "vcr_replay"
 
-    def __init__(self, vcr: Vcr, pacer: Pacer | None = None) -> None:
+    def __init__(self, vcr: Vcr, pacer: Pacer | None = None, sockets: SocketReplay | None = None) -> None:
         self.vcr = vcr
         self.pacer = pacer
+        self.sockets = sockets
 
     def request(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
         """Synchronous on the common paths. A miss, and a large or content-encoded body, return an
@@ -58,7 +62,8 @@ class Replay:
             return None
         req = flow.request
         raw = req.raw_content if req.method == "POST" else None
-        resource = classify_request(req.method, req.path, raw, req.headers.get("accept", ""))
+        upgrade = websocket.is_upgrade(req.headers)
+        resource = classify_request(req.method, req.path, raw, req.headers.get("accept", ""), upgrade)
         if resource is None:
             self.vcr.stats.other_requests += 1
             if not self._mcp_session(flow):
@@ -214,10 +219,22 @@ class Replay:
             scope.served.add(path)
         vcr.stats.tokens_saved += rec.tokens if rec is not None else 0
         flow.marked, flow.comment = ":repeat:", f"llm-vcr: replayed from {path.name}"
+        if rec is not None and rec.socket is not None and rec.resource is not None:
+            self._serve_session(flow, meta, path, rec)
+            return
         if self.pacer is not None and self.pacer.divert(flow, answer):
             return  # served at the recorded pace by the loopback pacing server
         flow.response = _response(answer)
         flow.is_replay = "response"
+
+    def _serve_session(self, flow: http.HTTPFlow, meta: dict[str, str], path, rec) -> None:
+        """A WebSocket session: played by the loopback server over a real socket."""
+        assert rec.resource is not None
+        store, key = self._store(flow), meta["key"]
+        others = [(p, r) for p, r in store.recordings_of(key) if p != path]
+        session = SessionReplay(rec.resource, key, [(path, rec), *others])
+        if self.sockets is None or not self.sockets.divert(flow, session, self._scope(flow)):
+            self._answer(flow, misses.internal(RuntimeError("the WebSocket replay server is not running")))
 
     async def _miss(self, flow: http.HTTPFlow, resource: Resource, meta: dict[str, str], prepared: Prepared) -> None:
         vcr = self.vcr

@@ -7,7 +7,7 @@ chunk ends it: completeness is a protocol fact, not a connection event.
 
 from __future__ import annotations
 
-from llm_vcr.apis import anthropic, bedrock, gemini, mcp, ollama, openai
+from llm_vcr.apis import anthropic, bedrock, gemini, mcp, ollama, openai, realtime
 from llm_vcr.apis.base import Framing, Resource
 from llm_vcr.apis.guard import normalize_path
 
@@ -15,7 +15,7 @@ CHAT, COMPLETIONS, EMBEDDINGS, MODELS, RESPONSES = openai.RESOURCES
 MESSAGES = anthropic.MESSAGES
 OLLAMA_CHAT, OLLAMA_GENERATE, OLLAMA_EMBED, OLLAMA_EMBEDDINGS, OLLAMA_TAGS = ollama.RESOURCES
 
-API_MODULES = (openai, anthropic, ollama, gemini, bedrock, mcp)
+API_MODULES = (openai, anthropic, ollama, gemini, bedrock, mcp, realtime)
 
 # Resources with a path pattern first; then the longest suffix first: "chat/completions" must win over
 # "completions", "api/embeddings" over "embeddings".
@@ -30,8 +30,8 @@ def _match(path: str) -> Resource | None:
     # As a server would route it: `/V1/Chat/Completions/`, `…completion%73` and `…;x` are chat calls too.
     path = normalize_path(path)
     for resource in ALL:
-        if resource.api == "mcp":
-            continue  # recognised by its body, on any path (classify_request)
+        if resource.api == "mcp" or resource.websocket:
+            continue  # recognised by its body (classify_request) or its upgrade (classify_websocket)
         if resource.pattern is not None:
             if resource.pattern.search(path):
                 return resource
@@ -46,8 +46,19 @@ def classify(method: str, path: str) -> Resource | None:
     return resource if resource is not None and method.upper() in resource.methods else None
 
 
-def classify_request(method: str, path: str, raw: bytes | None, accept: str = "") -> Resource | None:
-    """Like `classify`, for APIs recognised by their body too (MCP: JSON-RPC on any path)."""
+def classify_websocket(path: str) -> Resource | None:
+    """The WebSocket API a `GET` with `Upgrade: websocket` opens a session of, or None."""
+    path = normalize_path(path)
+    return next((r for r in realtime.RESOURCES if r.pattern is not None and r.pattern.search(path)), None)
+
+
+def classify_request(
+    method: str, path: str, raw: bytes | None, accept: str = "", upgrade: bool = False
+) -> Resource | None:
+    """Like `classify`, for APIs recognised by their body too (MCP: JSON-RPC on any path), and for
+    WebSocket sessions (`upgrade`: the request asks for `Upgrade: websocket`)."""
+    if upgrade:
+        return classify_websocket(path) if method.upper() == "GET" else None
     resource = classify(method, path)
     if resource is None and mcp.is_call(method.upper(), raw, accept):
         return mcp.CALL
@@ -65,5 +76,5 @@ def classify_endpoint(endpoint: str) -> Resource | None:
 __all__ = [
     "ALL", "API_MODULES", "BY_NAME", "CHAT", "COMPLETIONS", "EMBEDDINGS", "LISTINGS", "MESSAGES", "MODELS",
     "OLLAMA_CHAT", "OLLAMA_EMBED", "OLLAMA_EMBEDDINGS", "OLLAMA_GENERATE", "OLLAMA_TAGS", "RESPONSES", "Framing",
-    "Resource", "classify", "classify_endpoint",
+    "Resource", "classify", "classify_endpoint", "classify_request", "classify_websocket",
 ]  # fmt: skip

@@ -40,6 +40,11 @@ class Resource:
     # For streams with no end marker of their own: whether the chunks hold a whole answer (MCP: the
     # JSON-RPC response), so a client that hangs up right after it does not make the stream partial.
     complete_when: Callable[[list[Any]], bool] | None = field(default=None, hash=False, compare=False)
+    # WebSocket sessions (`Upgrade: websocket` on this path): `event_types` types both sides' events,
+    # `chunk_type` / `client_type` the server's and the client's other events.
+    websocket: bool = False
+    client_type: str | None = None
+    canonical_path: str | None = None  # the endpoint written to recordings, when the name does not say it
 
     def path_params(self, norm_path: str) -> dict[str, str]:
         """What the path says of the call (`{"model": …}`), from `pattern`'s named groups."""
@@ -61,6 +66,8 @@ class Resource:
     @property
     def endpoint(self) -> str:
         """The canonical endpoint written to recordings, as in the seed (`/v1/chat/completions`)."""
+        if self.canonical_path is not None:
+            return self.canonical_path
         if ":" in self.name:  # gemini:generateContent, bedrock:converse: the path holds the model
             return "/" + self.name.split(":", 1)[1]
         return f"/{self.name}" if self.name.startswith(("v1/", "api/")) else f"/v1/{self.name}"
@@ -74,6 +81,8 @@ class Resource:
             return 'a line with "done": true'
         if self.framing is Framing.JSON_ARRAY:
             return "the closing ] of its JSON array"
+        if self.framing is Framing.WEBSOCKET:
+            return "a close frame"
         if not self.terminal:
             return "the end of its body"
         return "a " + " / ".join(sorted(self.terminal)) + " event"

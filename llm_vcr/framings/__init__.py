@@ -9,6 +9,7 @@ incremental parser fed raw network reads (split anywhere) and a serialiser for r
 | NDJSON | one JSON object per line | a last line with `"done": true` | Ollama |
 | JSON_ARRAY | one JSON array, streamed element by element | its closing `]` | Gemini without `alt=sse` |
 | EVENT_STREAM | AWS binary messages with CRCs | a terminal event, or the body ended | Bedrock |
+| WEBSOCKET | both sides' messages on one socket (`websocket.py`) | a close frame | OpenAI Realtime, Responses |
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Framing(StrEnum):
     NDJSON = "ndjson"
     JSON_ARRAY = "json-array"
     EVENT_STREAM = "event-stream"
+    WEBSOCKET = "websocket"
 
 
 CONTENT_TYPES = {

@@ -70,14 +70,16 @@ def request_key(
     """The hex key of a request under the matching rules (default: the active ones, see
     `normalize`). Listings (`GET /models`, `/api/tags`) have one key each. For APIs that put the model
     in the path (Gemini, Bedrock), `path` gives it: it is part of the key."""
-    if not resource.has_body:
-        material: JSON = ["GET", resource.name, None]
+    rules = rules if rules is not None else normalize.active()
+    if resource.websocket:  # a session: its query (`model`) and path (the variant) at the handshake
+        norm = normalize.normalize(resource.api, resource.name, canonical(body or {}), rules)
+        material: JSON = ["GET", resource.name, norm, resource.path_params(normalize_path(path or ""))]
+    elif not resource.has_body:
+        material = ["GET", resource.name, None]
     else:
         if resource.api == "mcp":  # JSON-RPC: the method and params, never the id or the client's _meta
             body = mcp.key_body(body)
-        norm = normalize.normalize(
-            resource.api, resource.name, canonical(body), rules if rules is not None else normalize.active()
-        )
+        norm = normalize.normalize(resource.api, resource.name, canonical(body), rules)
         material = [method.upper(), resource.name, norm]
         if resource.api == "mcp" and path is not None:
             material.append(normalize_path(path))  # one host may serve several tool servers

@@ -9,6 +9,7 @@ from typing import Any
 
 from llm_vcr import bodies, redaction
 from llm_vcr.apis import Resource
+from llm_vcr.framings import websocket
 from llm_vcr.matching.keys import request_key
 
 JSON = Any
@@ -40,7 +41,9 @@ def prepare(
     body: JSON = None
     # Big bodies are prepared in a thread anyway: scan them in full once rather than twice on a miss.
     full_scan = full_scan or len(raw or b"") > OFF_LOOP_BYTES
-    if resource.has_body:
+    if resource.websocket:
+        body = websocket.query_body(path or "")
+    elif resource.has_body:
         data = bodies.decode(raw or b"", content_encoding, max_body)
         body = bodies.request_json(data)
         if not isinstance(body, dict):

@@ -161,9 +161,8 @@ class RecordingStore:
     def entries(self) -> dict[str, list[tuple[Path, Recording]]]:
         """Every servable recording by key, each list in replay order (reads every file: for tools)."""
         out: dict[str, list[tuple[Path, Recording]]] = {}
-        for key, paths in self._by_key.items():
-            recs = [(p, r) for p in paths if (r := self.recording(p)) is not None]
-            if recs:
+        for key in self._by_key:
+            if recs := self.recordings_of(key):
                 out[key] = recs
         return out
 
@@ -184,6 +183,10 @@ class RecordingStore:
         path = paths[min(i, len(paths) - 1)]
         rec = self.recording(path)
         return Hit(path, rec.replay, rec) if rec is not None else None
+
+    def recordings_of(self, key: str) -> list[tuple[Path, Recording]]:
+        """Every servable recording of `key`, in replay order (WebSocket sessions pick among them)."""
+        return [(p, r) for p in self._by_key.get(key, ()) if (r := self.recording(p)) is not None]
 
     def nearest(self, resource: Resource, body: object, limit: int = 2000) -> Nearest | None:
         """The recording of the same resource that agrees longest on the conversation, to explain a miss

@@ -16,9 +16,20 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import orjson
 
 from llm_vcr import bodies, redaction
-from llm_vcr.apis import CHAT, COMPLETIONS, LISTINGS, MODELS, Framing, Resource, classify_endpoint, envelopes, mcp
+from llm_vcr.apis import (
+    CHAT,
+    COMPLETIONS,
+    LISTINGS,
+    MODELS,
+    Framing,
+    Resource,
+    classify_endpoint,
+    classify_websocket,
+    envelopes,
+    mcp,
+)
 from llm_vcr.apis.guard import normalize_path
-from llm_vcr.framings import CONTENT_TYPES, eventstream, jsonarray, ndjson, sse
+from llm_vcr.framings import CONTENT_TYPES, eventstream, jsonarray, ndjson, sse, websocket
 from llm_vcr.matching.keys import request_key, wire_body
 
 JSON = Any
@@ -27,8 +38,6 @@ SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json"
 DONE_EVENT = sse.frame_data(sse.DONE.encode())
 
-# Query parameters that carry credentials (Azure `api-key`, Google `key`, SAS `sig`, …).
-_SECRET_PARAM_HINTS = ("key", "token", "secret", "sig", "password", "auth", "credential")
 REDACTED = "REDACTED"
 
 
@@ -63,6 +72,7 @@ class Recording:
     response_headers: dict[str, str] = field(default_factory=dict)  # kept for non-2xx answers only
     timing: dict[str, JSON] | None = None  # {"headers_ms", "chunks_ms": [...], "end_ms"} from the request start
     unterminated_tail: bool = False  # the stream ended inside its last event (no blank line / newline)
+    socket: dict[str, JSON] | None = None  # a WebSocket session: {"subprotocol", "close": {"code", "reason", "by"}}
     raw: dict[str, JSON] | None = None  # the file as read, kept for round-trips
 
     @cached_property
@@ -95,7 +105,13 @@ class Recording:
         method = str(req.get("method") or "POST").upper()
         body = req["payload"] if "payload" in req else wire_body(req.get("body"))
         endpoint = req.get("endpoint") if isinstance(req.get("endpoint"), str) else urlsplit(url).path
-        resource = classify_endpoint(urlsplit(url).path) or classify_endpoint(endpoint)
+        socket = resp.get("websocket")
+        if socket is not None and not isinstance(socket, dict):
+            raise RecordingError('"response.websocket" is not a JSON object')
+        if socket is not None:  # a WebSocket session: the path says which API
+            resource = classify_websocket(urlsplit(url).path) or classify_websocket(endpoint)
+        else:
+            resource = classify_endpoint(urlsplit(url).path) or classify_endpoint(endpoint)
         if resource is None and isinstance(body, dict) and body.get("jsonrpc") == "2.0" and "method" in body:
             resource = mcp.CALL
         if resource is COMPLETIONS and isinstance(body, dict) and "messages" in body:
@@ -127,6 +143,7 @@ class Recording:
             status=_status(resp.get("status"), 200, '"response.status"'),
             partial=resp.get("partial") if isinstance(resp.get("partial"), str) else None,
             raw=doc,
+            socket=socket,
         )
         rec.unterminated_tail = resp.get("unterminated_tail") is True
         timing = resp.get("timing")
@@ -145,7 +162,12 @@ class Recording:
 
     def _check_body(self) -> None:
         b = self.response_body
-        if self.resource is MODELS:
+        if self.socket is not None:
+            try:
+                websocket.messages(b)
+            except ValueError as e:
+                raise RecordingError(f'"response.body" of a WebSocket session: {e}') from e
+        elif self.resource is MODELS:
             if not isinstance(b, list):
                 raise RecordingError('"response.body" of a models recording is not a list')
         elif self.resource in LISTINGS:
@@ -205,6 +227,8 @@ class Recording:
             response["unterminated_tail"] = True
         if self.partial is not None:
             response["partial"] = self.partial
+        if self.socket is not None:
+            response["websocket"] = self.socket
         return {
             "request": {
                 "method": self.method,
@@ -229,7 +253,8 @@ class Recording:
         body's strings are grouped exactly as when a live request is redacted alone, so both match.
         """
         found: list[str] = []
-        fields = ("url", "model", "endpoint", "body", "response_body", "response_headers", "error_body", "partial")
+        fields = ("url", "model", "endpoint", "body", "response_body", "response_headers", "error_body", "partial",
+                  "socket")  # fmt: skip
         clean = redaction.redact({name: getattr(self, name) for name in fields}, found)
         if found:
             for name in fields:
@@ -258,6 +283,9 @@ class Recording:
             headers = {k.lower(): v for k, v in self.response_headers.items()}
             ctype = headers.pop("content-type", JSON_CONTENT_TYPE)
             return ReplayResponse(self.status, ctype, body, headers)
+        if self.socket is not None:  # served over the socket by the proxy, never as an HTTP body
+            body = b'{"error":{"message":"llm-vcr: this is a WebSocket session: connect with Upgrade: websocket"}}'
+            return ReplayResponse(426, JSON_CONTENT_TYPE, body, {"upgrade": "websocket"})
         if self.resource in LISTINGS:
             assert self.resource is not None
             return listing_union(self.resource, [self])
@@ -348,7 +376,7 @@ def redact_url(url: str) -> str:
     if not parts.query:
         return url
     pairs = parse_qsl(parts.query, keep_blank_values=True)
-    clean = [(k, REDACTED if any(h in k.lower() for h in _SECRET_PARAM_HINTS) else v) for k, v in pairs]
+    clean = [(k, REDACTED if redaction.is_secret_param(k) else v) for k, v in pairs]
     return urlunsplit(parts._replace(query=urlencode(clean, safe="/:")))
 
 
