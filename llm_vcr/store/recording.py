@@ -15,19 +15,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 
-from llm_vcr import bodies, redaction
-from llm_vcr.apis import (
-    CHAT,
-    COMPLETIONS,
-    LISTINGS,
-    MODELS,
-    Framing,
-    Resource,
-    classify_endpoint,
-    classify_websocket,
-    envelopes,
-    mcp,
-)
+from llm_vcr import apis, bodies, redaction
+from llm_vcr.apis import CHAT, COMPLETIONS, LISTINGS, MODELS, Framing, Resource, envelopes, gemini_sdk, mcp
 from llm_vcr.apis.guard import normalize_path
 from llm_vcr.framings import CONTENT_TYPES, eventstream, jsonarray, ndjson, sse, websocket
 from llm_vcr.matching.keys import request_key, wire_body
@@ -104,14 +93,18 @@ class Recording:
             raise RecordingError('"request.url" is missing or not a string')
         method = str(req.get("method") or "POST").upper()
         body = req["payload"] if "payload" in req else wire_body(req.get("body"))
+        response_body = resp.get("body")
+        model = req.get("model")
+        if gemini_sdk.is_sdk_recording(url):  # OGX's google-genai recordings: SDK objects, as the wire has them
+            url, body, response_body, model = gemini_sdk.convert(url, body, response_body)
         endpoint = req.get("endpoint") if isinstance(req.get("endpoint"), str) else urlsplit(url).path
         socket = resp.get("websocket")
         if socket is not None and not isinstance(socket, dict):
             raise RecordingError('"response.websocket" is not a JSON object')
         if socket is not None:  # a WebSocket session: the path says which API
-            resource = classify_websocket(urlsplit(url).path) or classify_websocket(endpoint)
+            resource = apis.classify_websocket(urlsplit(url).path) or apis.classify_websocket(endpoint)
         else:
-            resource = classify_endpoint(urlsplit(url).path) or classify_endpoint(endpoint)
+            resource = apis.classify_endpoint(urlsplit(url).path) or apis.classify_endpoint(endpoint)
         if resource is None and isinstance(body, dict) and body.get("jsonrpc") == "2.0" and "method" in body:
             resource = mcp.CALL
         if resource is COMPLETIONS and isinstance(body, dict) and "messages" in body:
@@ -120,7 +113,6 @@ class Recording:
             method, body = "GET", None
         elif resource is not None and not isinstance(body, dict):
             raise RecordingError(f'"request.body" of a {resource.name} recording is not a JSON object')
-        response_body = resp.get("body")
         if (
             resource is not None
             and isinstance(response_body, list)
@@ -128,7 +120,6 @@ class Recording:
             and all(isinstance(line, str) for line in response_body)
         ):
             response_body = _from_sse_lines(resource, response_body)  # llama-stack's raw passthrough lines
-        model = req.get("model")
         if model is None and isinstance(body, dict):
             model = body.get("model")
         rec = cls(
