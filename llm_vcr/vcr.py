@@ -17,7 +17,7 @@ from pathlib import Path
 
 from llm_vcr import bodies, redaction
 from llm_vcr.scopes import Scope, mark
-from llm_vcr.store import RecordingStore
+from llm_vcr.store import LoadReport, RecordingStore
 from llm_vcr.store.files import DEFAULT_MAX_FILE, shown
 from llm_vcr.store.recording import Recording
 
@@ -118,10 +118,19 @@ class Vcr:
         """Whether an upstream connection may be needed: some mode in use records or passes through."""
         return self.mode != "replay" or any(s.mode not in (None, "replay") for s in self.scopes.values())
 
-    def open(self, folder: Path) -> None:
+    def open(self, folder: Path, lazy: bool = False) -> None:
+        """Open a recordings folder; `lazy` (the proxy): big folders are indexed in the background."""
         self.scopes.clear()  # scopes live under the folder: reopened on their next use
         self.store = RecordingStore(folder, max_file=self.max_file)
-        report = self.store.load()
+        if not lazy:
+            self._indexed(folder, self.store.load())
+            return
+        listed = self.store.open_lazily(on_ready=lambda report: self._indexed(folder, report))
+        if not self.store.ready:
+            log.info(f"llm-vcr: {listed} recording files in {shown(folder)}: serving by their names while "
+                     f"they are indexed in the background; mode {self.mode}")  # fmt: skip
+
+    def _indexed(self, folder: Path, report: LoadReport) -> None:
         for path, reason in report.skipped:
             log.warning(f"llm-vcr: skipped recording {shown(path)}: {reason}")
         extra = []

@@ -25,8 +25,9 @@ class Commands:
     @command.command("vcr.status")
     def status(self) -> str:
         """Mode, folder and counts of this run."""
-        s = self.vcr.stats
-        return (f"llm-vcr: mode {self.vcr.mode}, {len(self.vcr.store)} recordings in {self.vcr.store.root}; "
+        s, store = self.vcr.stats, self.vcr.store
+        count = f"{len(store)} recordings" if store.ready else "recordings being indexed"
+        return (f"llm-vcr: mode {self.vcr.mode}, {count} in {store.root}; "
                 f"{s.hits} replayed, {s.misses} missed, {s.recorded} recorded, {s.partial} partial")  # fmt: skip
 
     @command.command("vcr.mode")
@@ -40,7 +41,7 @@ class Commands:
     @command.command("vcr.reload")
     def reload(self) -> str:
         """Read the recordings folder again (after editing or adding files)."""
-        self.vcr.open(self.vcr.store.root)
+        self.vcr.open(self.vcr.store.root, lazy=True)
         return self.status()
 
     @command.command("vcr.save")

@@ -26,7 +26,7 @@ from llm_vcr.matching import misses
 from llm_vcr.matching.request import OFF_LOOP_BYTES, Prepared, prepare
 from llm_vcr.matching.session import SessionReplay
 from llm_vcr.scopes import Scope
-from llm_vcr.store import RecordingStore, missed, read_file
+from llm_vcr.store import PENDING, RecordingStore, missed, read_file
 from llm_vcr.store.recording import RecordingError, ReplayResponse
 from llm_vcr.vcr import META, Vcr
 
@@ -194,13 +194,28 @@ class Replay:
                     flow.response = http.Response.make(202, b"", {"x-llm-vcr": "replay"})
                 return None
             flow.metadata[RPC_ID] = prepared.body.get("id")
-        if mode in ("replay", "auto") and (hit := self._store(flow).take(key)) is not None:
-            self._serve(flow, meta, hit)
-            return None
+        if mode in ("replay", "auto"):
+            hit = self._store(flow).take(key)
+            if hit is PENDING:  # a big folder still being indexed, and the file names do not settle it
+                return self._after_indexing(flow, resource, meta, prepared)
+            if hit is not None:
+                self._serve(flow, meta, hit)
+                return None
         if mode == "replay":
             return self._miss(flow, resource, meta, prepared)
         meta["outcome"] = "recording"  # the Record addon tees the response
         return None
+
+    async def _after_indexing(self, flow: http.HTTPFlow, resource: Resource, meta: dict[str, str],
+                              prepared: Prepared) -> None:  # fmt: skip
+        """Decide once every file is indexed by content: a miss is only ever answered then."""
+        try:
+            await self._store(flow).until_ready()
+            pending = self._decide(flow, resource, meta, prepared)
+            if pending is not None:
+                await pending
+        except Exception as e:  # still an answer: never forwarded in replay
+            self._failed(flow, e)
 
     def _serve(self, flow: http.HTTPFlow, meta: dict[str, str], hit) -> None:
         vcr = self.vcr
@@ -249,7 +264,7 @@ class Replay:
                     prepare, req.method, resource, req.raw_content, ce, vcr.max_body, True, req.path
                 )
             store, scope = self._store(flow), self._scope(flow)
-            if full.key != prepared.key and (hit := store.take(full.key)) is not None:
+            if full.key != prepared.key and (hit := store.take(full.key)) not in (None, PENDING):
                 meta["key"] = full.key
                 self._serve(flow, meta, hit)
                 return

@@ -103,7 +103,7 @@ class Settings:
                 log.info(f"llm-vcr: matching rules from {', '.join(rules.sources) or 'options'}: "
                          f"{len(rules.ignore)} ignored paths, {len(rules.replace)} replacements")  # fmt: skip
         if "vcr_dir" in updated or "vcr_max_file_mb" in updated or rules_changed:
-            self.vcr.open(Path(ctx.options.vcr_dir).expanduser())
+            self.vcr.open(Path(ctx.options.vcr_dir).expanduser(), lazy=True)
         elif "vcr_mode" in updated:
             log.info(f"llm-vcr: mode {self.vcr.mode}")
         # The default eager strategy dials the upstream at CONNECT / client connect, before

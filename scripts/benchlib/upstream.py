@@ -4,6 +4,7 @@ POST …/chat/completions answers by the request's "model":
   paced      20 SSE chunks, 10 ms apart (the record-path measurement)
   stream200  200 SSE chunks at once
   big        a 10 MB SSE stream (a large recording to write)
+  huge       a 100 MB SSE stream
   anything else: a small JSON chat completion
 """
 
@@ -43,11 +44,12 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
                     length = int(line.split(b":")[1])
             body = await reader.readexactly(length)
             model = json.loads(body).get("model", "") if body else ""
-            if model in ("paced", "stream200", "big"):
+            if model in ("paced", "stream200", "big", "huge"):
                 writer.write(
                     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
                 )
-                n, size, gap = {"paced": (20, 0, 0.01), "stream200": (200, 0, 0), "big": (100, 100_000, 0)}[model]
+                n, size, gap = {"paced": (20, 0, 0.01), "stream200": (200, 0, 0), "big": (100, 100_000, 0),
+                                "huge": (1000, 100_000, 0)}[model]  # fmt: skip
                 for i in range(n):
                     ev = chunk(i, size)
                     writer.write(b"%x\r\n%s\r\n" % (len(ev), ev))

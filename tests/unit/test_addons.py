@@ -440,3 +440,32 @@ async def test_large_and_encoded_bodies_are_prepared_off_the_event_loop(vcr, tmp
     await pending
     assert threads and threading.main_thread().name not in threads  # a big one: only ever in worker threads
     assert big.response.status_code == 404 and state.stats.misses == 2
+
+
+async def test_a_big_folder_replays_by_name_at_once_and_answers_misses_after_its_scan(tmp_path, monkeypatch):
+    import threading
+
+    from llm_vcr.store import RecordingStore, building
+    from llm_vcr.store import folder as store_module
+
+    from .test_store import chat
+
+    rec = chat("hi", "named")
+    RecordingStore(tmp_path).write(rec)
+    release = threading.Event()  # the background scan waits for it (and runs in this process)
+    monkeypatch.setattr(building, "build_elsewhere", lambda *a, **k: release.wait(10) and building.build(*a, **k))
+    monkeypatch.setattr(store_module, "LAZY_FROM", 1)  # "big" from one file on
+    addons = make_addons()
+    settings, _scopes, replay, *_ = addons
+    with taddons.context(Proxyserver(), *addons) as tctx:
+        tctx.configure(settings, vcr_dir=str(tmp_path))
+        assert not settings.vcr.store.ready
+        hit = llm_flow(rec.body)
+        assert replay.request(hit) is None and hit.response.status_code == 200  # by its name, synchronously
+        miss = llm_flow({"model": "m", "messages": [{"role": "user", "content": "other"}]})
+        waiting = replay.request(miss)
+        await asyncio.sleep(0.05)
+        assert waiting is not None and miss.response is None  # no miss answered before every file is known
+        release.set()
+        await waiting
+        assert miss.response.status_code == 404 and settings.vcr.stats.misses == 1

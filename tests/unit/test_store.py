@@ -120,8 +120,8 @@ def test_temp_files_of_dead_writers_are_removed_and_live_ones_kept(tmp_path):
 def test_the_index_cache_spares_reading_files_and_notices_changes(tmp_path, monkeypatch):
     import os
 
-    from llm_vcr.store import folder as store
     from llm_vcr.store import index
+    from llm_vcr.store import reading as store
 
     for i in range(3):
         RecordingStore(tmp_path).write(chat(f"q{i}", "a"))
@@ -161,7 +161,7 @@ def test_recordings_are_read_on_first_use_only(tmp_path, monkeypatch):
 
 
 def test_many_files_are_indexed_in_a_process_pool_with_the_same_result(tmp_path, monkeypatch):
-    from llm_vcr.store import folder as store
+    from llm_vcr.store import reading as store
 
     for i in range(30):
         RecordingStore(tmp_path).write(chat(f"q{i}", "a"))
