@@ -55,8 +55,8 @@ class Record:
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         meta = self._meta(flow)
-        if meta is None or flow.response is None or "resource" not in meta:
-            return
+        if meta is None or flow.response is None or meta.get("outcome") not in ("recording", "live"):
+            return  # replayed, answered locally: nothing to tee
         resource = BY_NAME[meta["resource"]]
         # Gemini's streamGenerateContent streams a JSON array as application/json: the call says it streams.
         if not (_is_stream(flow.response) or (resource.streaming and 200 <= flow.response.status_code < 300)):

@@ -22,7 +22,7 @@ from llm_vcr.addons.sockets import SocketReplay
 from llm_vcr.apis import Resource, classify_endpoint, classify_request, guard, mcp
 from llm_vcr.bodies import BodyTooLarge
 from llm_vcr.framings import websocket
-from llm_vcr.matching import misses
+from llm_vcr.matching import misses, normalize
 from llm_vcr.matching.request import OFF_LOOP_BYTES, Prepared, prepare
 from llm_vcr.matching.session import SessionReplay
 from llm_vcr.scopes import Scope
@@ -32,6 +32,7 @@ from llm_vcr.vcr import META, Vcr
 
 log = logging.getLogger("llm_vcr")
 RPC_ID = "llm_vcr_rpc_id"  # flow.metadata: the JSON-RPC id of a live MCP call
+MEMO_BYTES, MEMO_ENTRIES = 16 * 1024, 512  # prepared requests kept: at most 8 MB of bodies
 
 
 def _response(answer: ReplayResponse) -> http.Response:
@@ -52,6 +53,8 @@ class Replay:
         self.vcr = vcr
         self.pacer = pacer
         self.sockets = sockets
+        self._prepared: dict[tuple, Prepared] = {}  # small requests seen lately -> their prepared form
+        self._memo_rules: normalize.Rules | None = None  # the rules those were prepared under
 
     def request(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
         """Synchronous on the common paths. A miss, and a large or content-encoded body, return an
@@ -146,11 +149,21 @@ class Replay:
         args = (req.method, resource, raw, encoding, self.vcr.max_body, False, req.path)
         if encoding or (raw is not None and len(raw) > OFF_LOOP_BYTES):
             return self._handle_later(flow, resource, meta, args)
-        try:
-            prepared = prepare(*args)
-        except ValueError as e:
-            self._unusable(flow, resource, meta, e)
-            return None
+        # The same small request again (a retry, a test run twice, a poll): its key is known already.
+        if normalize.active() is not self._memo_rules:  # keys are computed under other rules now
+            self._memo_rules, self._prepared = normalize.active(), {}
+        memo = (req.method, resource.name, req.path, raw) if len(raw or b"") <= MEMO_BYTES else None
+        prepared = self._prepared.get(memo) if memo is not None else None
+        if prepared is None:
+            try:
+                prepared = prepare(*args)
+            except ValueError as e:
+                self._unusable(flow, resource, meta, e)
+                return None
+            if memo is not None:
+                if len(self._prepared) >= MEMO_ENTRIES:
+                    self._prepared.pop(next(iter(self._prepared)))  # the oldest
+                self._prepared[memo] = prepared
         return self._decide(flow, resource, meta, prepared)
 
     async def _handle_later(self, flow: http.HTTPFlow, resource: Resource, meta: dict[str, str], args: tuple) -> None:

@@ -7,6 +7,8 @@ chunk ends it: completeness is a protocol fact, not a connection event.
 
 from __future__ import annotations
 
+import functools
+
 from llm_vcr.apis import anthropic, bedrock, gemini, mcp, ollama, openai, realtime
 from llm_vcr.apis.base import Framing, Resource
 from llm_vcr.apis.guard import normalize_path
@@ -26,6 +28,7 @@ BY_NAME: dict[str, Resource] = {r.name: r for r in ALL}
 LISTINGS = (MODELS, OLLAMA_TAGS)  # bodiless GETs answered with the union of every recorded list
 
 
+@functools.lru_cache(maxsize=4096)  # a client sends many requests to few paths: classify each path once
 def _match(path: str) -> Resource | None:
     # As a server would route it: `/V1/Chat/Completions/`, `…completion%73` and `…;x` are chat calls too.
     path = normalize_path(path)
