@@ -114,6 +114,13 @@ class Vcr:
         return scope.mode if scope is not None and scope.mode else self.mode
 
     @property
+    def plain_replay(self) -> bool:
+        """Instant replay only: no flow is recorded, passed through or paced. Hooks that have nothing to
+        do then are hidden from mitmproxy, which looks each hook up and calls it on every event of every
+        flow (about 3.5 µs a call, measured: 4 % of replay throughput for the hooks of three addons)."""
+        return self.speed is None and not self.may_dial
+
+    @property
     def may_dial(self) -> bool:
         """Whether an upstream connection may be needed: some mode in use records or passes through."""
         return self.mode != "replay" or any(s.mode not in (None, "replay") for s in self.scopes.values())

@@ -25,6 +25,6 @@ def make_addons(vcr: Vcr | None = None) -> list[object]:
     loopback = Loopback(vcr)
     pacer, sockets = Pacer(vcr, loopback), SocketReplay(vcr, loopback)
     return [
-        Settings(vcr), Scopes(vcr), Replay(vcr, pacer, sockets), Record(vcr), loopback, pacer, View(),
+        Settings(vcr), Scopes(vcr), Replay(vcr, pacer, sockets), Record(vcr), loopback, pacer, View(vcr),
         OfflineGuard(vcr), Commands(vcr), OutputRedaction(),
     ]  # fmt: skip

@@ -34,6 +34,7 @@ class Loopback:
     def __init__(self, vcr: Vcr) -> None:
         self.vcr = vcr
         self.handlers: dict[str, Handler] = {}
+        self._diverted: set[str] = set()  # flows sent to the loopback server whose response has not ended
         self._sock: socket.socket | None = None
         self._server: asyncio.Server | None = None
 
@@ -68,26 +69,40 @@ class Loopback:
             return False
         token = secrets.token_hex(12)
         self.handlers[token] = handler
+        self._diverted.add(flow.id)
         flow.metadata[META]["diverted_from"] = [flow.request.scheme, flow.request.host, flow.request.port]
         flow.request.headers[TOKEN_HEADER] = token
         host, port = self.vcr.loopback_address
         flow.request.scheme, flow.request.host, flow.request.port = "http", host, port
         return True
 
-    @staticmethod
-    def _diverted(flow: http.HTTPFlow) -> bool:
-        meta = flow.metadata.get(META)
-        return isinstance(meta, dict) and bool(meta.get("diverted_from"))
+    # Only diverted flows need these hooks: hidden otherwise (mitmproxy calls every hook it finds on
+    # every event, see `Vcr.plain_replay`).
+    @property
+    def responseheaders(self):
+        return self._responseheaders if self._diverted else None
 
-    def responseheaders(self, flow: http.HTTPFlow) -> None:
-        if self._diverted(flow) and flow.response is not None and flow.response.status_code != 101:
+    @property
+    def response(self):
+        return self._response if self._diverted else None
+
+    @property
+    def error(self):
+        return self._error if self._diverted else None
+
+    def _responseheaders(self, flow: http.HTTPFlow) -> None:
+        if flow.id in self._diverted and flow.response is not None and flow.response.status_code != 101:
             flow.response.stream = True  # pass each piece on as the loopback server writes it
 
-    def response(self, flow: http.HTTPFlow) -> None:
-        if self._diverted(flow):
+    def _response(self, flow: http.HTTPFlow) -> None:
+        if flow.id in self._diverted:
+            self._diverted.discard(flow.id)
             # Cosmetic, so logs and mitmweb show the real URL: the request has gone already.
             flow.request.scheme, flow.request.host, flow.request.port = flow.metadata[META]["diverted_from"]
             flow.request.headers.pop(TOKEN_HEADER, None)
+
+    def _error(self, flow: http.HTTPFlow) -> None:
+        self._response(flow)
 
     # ---- server side ---------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 Replay answers every LLM-shaped request in `request`, so no upstream connection is needed. This
 addon also refuses, in `server_connect`, any dial to a well-known LLM API host, to the reverse-proxy
-target, or to an address that LLM requests were sent to in this run; with `vcr_offline=true`, any
+target, or to an address that LLM requests were sent to in this run (`Replay.request` learns them, before
+any dial: mitmproxy connects after `request` with the lazy strategy); with `vcr_offline=true`, any
 dial at all. Whatever else goes wrong (another addon dropping our response, a future mitmproxy
 change), a replay run cannot reach, and pay, an LLM API.
 """
@@ -11,11 +12,10 @@ from __future__ import annotations
 
 import logging
 
-from mitmproxy import ctx, http
+from mitmproxy import ctx
 from mitmproxy.proxy import server_hooks
 
-from llm_vcr.apis import classify, classify_websocket, guard
-from llm_vcr.framings import websocket
+from llm_vcr.apis import guard
 from llm_vcr.vcr import Vcr
 
 log = logging.getLogger("llm_vcr")
@@ -33,15 +33,6 @@ class OfflineGuard:
             "In replay mode, refuse every upstream connection, not only those to LLM APIs "
             "(hermetic test runs; other traffic then fails with 502).",
         )  # fmt: skip
-
-    def requestheaders(self, flow: http.HTTPFlow) -> None:
-        # Learnt before any dial: with the lazy strategy mitmproxy connects after `request`.
-        req = flow.request
-        llm = classify(req.method, req.path) is not None or (
-            websocket.is_upgrade(req.headers) and classify_websocket(req.path) is not None
-        )
-        if llm and req.host:
-            self.vcr.llm_upstreams.add((flow.request.host.lower(), flow.request.port))
 
     def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
         if self.vcr.may_dial or data.server.address is None:

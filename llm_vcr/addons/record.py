@@ -53,7 +53,21 @@ class Record:
         meta = flow.metadata.get(META)
         return meta if isinstance(meta, dict) else None
 
-    def responseheaders(self, flow: http.HTTPFlow) -> None:
+    # In plain replay there is nothing to tee: the flow hooks are hidden (see `Vcr.plain_replay`), unless
+    # a stream recorded before a switch to replay is still open.
+    @property
+    def responseheaders(self):
+        return None if self.vcr.plain_replay and not self._streams else self._responseheaders
+
+    @property
+    def response(self):
+        return None if self.vcr.plain_replay and not self._streams else self._response
+
+    @property
+    def error(self):
+        return None if self.vcr.plain_replay and not self._streams else self._error
+
+    def _responseheaders(self, flow: http.HTTPFlow) -> None:
         meta = self._meta(flow)
         if meta is None or flow.response is None or meta.get("outcome") not in ("recording", "live"):
             return  # replayed, answered locally: nothing to tee
@@ -83,7 +97,7 @@ class Record:
 
         flow.response.stream = tap
 
-    def response(self, flow: http.HTTPFlow) -> None:
+    def _response(self, flow: http.HTTPFlow) -> None:
         meta = self._meta(flow)
         _, cap = self._streams.pop(flow.id, (None, None))
         if meta is None or meta.get("outcome") != "recording" or flow.response is None:
@@ -108,7 +122,7 @@ class Record:
 
         self._persist(flow, meta, build)
 
-    def error(self, flow: http.HTTPFlow) -> None:
+    def _error(self, flow: http.HTTPFlow) -> None:
         # A complete stream often ends here: SDKs hang up right after data: [DONE].
         _, cap = self._streams.pop(flow.id, (None, None))
         meta = self._meta(flow)

@@ -67,6 +67,8 @@ class Replay:
         raw = req.raw_content if req.method == "POST" else None
         upgrade = websocket.is_upgrade(req.headers)
         resource = classify_request(req.method, req.path, raw, req.headers.get("accept", ""), upgrade)
+        if resource is not None and req.host:
+            self.vcr.llm_upstreams.add((req.host.lower(), req.port))  # never dialled in replay mode (OfflineGuard)
         if resource is None:
             self.vcr.stats.other_requests += 1
             if not self._mcp_session(flow):

@@ -18,7 +18,7 @@ from llm_vcr.apis import Framing, Resource, classify
 from llm_vcr.assemble import assemble, render
 from llm_vcr.bodies import loads
 from llm_vcr.store.recording import Recording, RecordingError
-from llm_vcr.vcr import META
+from llm_vcr.vcr import META, Vcr
 
 log = logging.getLogger("llm_vcr")
 
@@ -85,8 +85,23 @@ class LlmView(Contentview):
 class View:
     name = "vcr_view"
 
-    def __init__(self) -> None:
+    def __init__(self, vcr: Vcr) -> None:
+        self.vcr = vcr
         self._kept: dict[str, list[bytes]] = {}  # flow id -> bounded copy of a stream passed on unrecorded
+
+    # Replayed answers are whole bodies: in plain replay the flow hooks have nothing to do and are hidden
+    # (see `Vcr.plain_replay`), unless a stream tapped before a switch to replay is still open.
+    @property
+    def responseheaders(self):
+        return None if self.vcr.plain_replay and not self._kept else self._responseheaders
+
+    @property
+    def response(self):
+        return None if self.vcr.plain_replay and not self._kept else self._response
+
+    @property
+    def error(self):
+        return None if self.vcr.plain_replay and not self._kept else self._error
 
     def load(self, loader) -> None:
         loader.add_option(
@@ -96,7 +111,7 @@ class View:
         )  # fmt: skip
         contentviews.add(LlmView)
 
-    def responseheaders(self, flow: http.HTTPFlow) -> None:
+    def _responseheaders(self, flow: http.HTTPFlow) -> None:
         meta = flow.metadata.get(META)
         if not isinstance(meta, dict) or flow.response is None:
             return
@@ -117,7 +132,7 @@ class View:
 
             flow.response.stream = tap
 
-    def response(self, flow: http.HTTPFlow) -> None:
+    def _response(self, flow: http.HTTPFlow) -> None:
         meta = flow.metadata.get(META)
         if not isinstance(meta, dict) or flow.response is None:
             return
@@ -129,7 +144,7 @@ class View:
                 flow.response.raw_content = flow.response.raw_content[: ctx.options.vcr_view_limit]
                 meta["body_truncated"] = True
 
-    def error(self, flow: http.HTTPFlow) -> None:
+    def _error(self, flow: http.HTTPFlow) -> None:
         kept = self._kept.pop(flow.id, None)
         if kept is not None and flow.response is not None:
             flow.response.raw_content = b"".join(kept)

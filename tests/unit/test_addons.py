@@ -299,13 +299,13 @@ async def test_refuse_policy_writes_nothing(vcr, tmp_path):
     assert list(tmp_path.iterdir()) == [] and state.stats.refused == 1
 
 
-def test_replay_refuses_to_dial_an_llm_upstream(vcr):
+async def test_replay_refuses_to_dial_an_llm_upstream(vcr):
     from mitmproxy.proxy.server_hooks import ServerConnectionHookData
     from mitmproxy.test.tflow import tclient_conn, tserver_conn
 
     tctx, state, replay, _ = vcr
     guard = tctx.master.addons.get("vcr_offline")
-    guard.requestheaders(llm_flow(SEED_BODY))  # an LLM request to api.openai.invalid:443
+    await ask(replay, llm_flow(SEED_BODY))  # an LLM request to api.openai.invalid:443: its upstream is learnt
 
     def dial(host, port):
         server = tserver_conn()
