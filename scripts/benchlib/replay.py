@@ -124,5 +124,6 @@ def latency(up_port: int, work: Path, prep: Prepared, rounds: int, per_client: i
         for p in procs.values():
             if p:
                 p.stop()
-        results[kind] = {f"{name} @{c}": summary(v) for (name, c), v in samples.items()}
+        # In the order of `procs`, whatever order the rounds ran in.
+        results[kind] = {f"{name} @{c}": summary(samples[name, c]) for name in procs for c in (1, 8)}
     return results
