@@ -55,11 +55,13 @@ def table(res: dict) -> str:
         soak_rss = res["soak"]["rss_mb_by_requests"]
         lines += ["soak, RSS by replayed requests: " + ", ".join(f"{k}: {v:.0f} MB" for k, v in soak_rss.items()), ""]
     if "large_bodies" in res:
-        lines += ["| other flows' p50 / p99, idle → while this crosses the proxy | passed through (live) "
-                  "| recorded (auto) | p99 during, recorded vs passed through |", "|---|---|---|---|"]  # fmt: skip
+        lines += ["| other flows' p50 / p99, idle → while this crosses the proxy | mitmdump alone | llm-vcr live "
+                  "(passed through) | llm-vcr auto (recorded) | p99 during, recorded vs passed through |",
+                  "|---|---|---|---|---|"]  # fmt: skip
         for what, r in res["large_bodies"].items():
             cells = [f"{r[m]['idle']['p50_ms']:.1f} / {r[m]['idle']['p99_ms']:.1f} → {r[m]['during']['p50_ms']:.1f} / "
-                     f"{r[m]['during']['p99_ms']:.1f} ms" for m in ("passed_through", "recorded")]  # fmt: skip
+                     f"{r[m]['during']['p99_ms']:.1f} ms" for m in ("mitmdump", "passed_through", "recorded")
+            ]  # fmt: skip
             lines.append(f"| {what} | {' | '.join(cells)} | {(r['p99_ratio'] - 1) * 100:+.0f} % |")
     return "\n".join(lines).rstrip()
 
