@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from mitmproxy import http
 
+from llm_vcr.addons.hooks import FlowHook
 from llm_vcr.vcr import META, Vcr
 
 TOKEN_HEADER = "x-llm-vcr-replay"
@@ -76,19 +77,11 @@ class Loopback:
         flow.request.scheme, flow.request.host, flow.request.port = "http", host, port
         return True
 
-    # Only diverted flows need these hooks: hidden otherwise (mitmproxy calls every hook it finds on
-    # every event, see `Vcr.plain_replay`).
-    @property
-    def responseheaders(self):
-        return self._responseheaders if self._diverted else None
+    # Only diverted flows need these hooks: hidden otherwise (see `hooks.FlowHook`).
+    def _busy(self) -> bool:
+        return bool(self._diverted)
 
-    @property
-    def response(self):
-        return self._response if self._diverted else None
-
-    @property
-    def error(self):
-        return self._error if self._diverted else None
+    responseheaders, response, error = FlowHook(_busy), FlowHook(_busy), FlowHook(_busy)
 
     def _responseheaders(self, flow: http.HTTPFlow) -> None:
         if flow.id in self._diverted and flow.response is not None and flow.response.status_code != 101:

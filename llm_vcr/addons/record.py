@@ -13,6 +13,7 @@ import logging
 from mitmproxy import ctx, hooks, http
 
 from llm_vcr import bodies, framings
+from llm_vcr.addons.hooks import FlowHook
 from llm_vcr.apis import BY_NAME, Resource
 from llm_vcr.capture import StreamCapture, json_recording, kept_headers, session_recording, stream_recording
 from llm_vcr.store.recording import Recording
@@ -53,19 +54,12 @@ class Record:
         meta = flow.metadata.get(META)
         return meta if isinstance(meta, dict) else None
 
-    # In plain replay there is nothing to tee: the flow hooks are hidden (see `Vcr.plain_replay`), unless
-    # a stream recorded before a switch to replay is still open.
-    @property
-    def responseheaders(self):
-        return None if self.vcr.plain_replay and not self._streams else self._responseheaders
+    # In plain replay there is nothing to tee: the flow hooks are hidden (see `hooks.FlowHook`), unless a
+    # stream recorded before a switch to replay is still open.
+    def _busy(self) -> bool:
+        return not self.vcr.plain_replay or bool(self._streams)
 
-    @property
-    def response(self):
-        return None if self.vcr.plain_replay and not self._streams else self._response
-
-    @property
-    def error(self):
-        return None if self.vcr.plain_replay and not self._streams else self._error
+    responseheaders, response, error = FlowHook(_busy), FlowHook(_busy), FlowHook(_busy)
 
     def _responseheaders(self, flow: http.HTTPFlow) -> None:
         meta = self._meta(flow)

@@ -14,6 +14,7 @@ from mitmproxy import contentviews, ctx, http
 from mitmproxy.contentviews import Contentview, Metadata, SyntaxHighlight
 
 from llm_vcr import framings
+from llm_vcr.addons.hooks import FlowHook
 from llm_vcr.apis import Framing, Resource, classify
 from llm_vcr.assemble import assemble, render
 from llm_vcr.bodies import loads
@@ -90,18 +91,11 @@ class View:
         self._kept: dict[str, list[bytes]] = {}  # flow id -> bounded copy of a stream passed on unrecorded
 
     # Replayed answers are whole bodies: in plain replay the flow hooks have nothing to do and are hidden
-    # (see `Vcr.plain_replay`), unless a stream tapped before a switch to replay is still open.
-    @property
-    def responseheaders(self):
-        return None if self.vcr.plain_replay and not self._kept else self._responseheaders
+    # (see `hooks.FlowHook`), unless a stream tapped before a switch to replay is still open.
+    def _busy(self) -> bool:
+        return not self.vcr.plain_replay or bool(self._kept)
 
-    @property
-    def response(self):
-        return None if self.vcr.plain_replay and not self._kept else self._response
-
-    @property
-    def error(self):
-        return None if self.vcr.plain_replay and not self._kept else self._error
+    responseheaders, response, error = FlowHook(_busy), FlowHook(_busy), FlowHook(_busy)
 
     def load(self, loader) -> None:
         loader.add_option(

@@ -70,6 +70,27 @@ def test_hit_is_answered_in_request(vcr, tmp_path):
     assert f.metadata["llm_vcr"]["outcome"] == "replayed" and state.stats.hits == 1
 
 
+def test_each_replayed_response_is_independent_of_the_others(vcr, tmp_path):
+    # Answers are shallow copies of one response per recording: another addon changing one answer's
+    # headers, body or status must not reach the next.
+    tctx, _, replay, _ = vcr
+    shutil.copy(SEED, tmp_path / SEED.name)
+    tctx.configure(replay, vcr_dir=str(tmp_path / "."), vcr_mode="replay")
+    first, second = llm_flow(SEED_BODY), llm_flow(SEED_BODY)
+    replay.request(first)
+    body = first.response.content
+    first.response.headers["x-changed"] = "1"
+    first.response.headers["content-type"] = "text/plain"
+    first.response.status_code = 500
+    first.response.content = b"changed"
+    replay.request(second)
+    assert "x-changed" not in second.response.headers
+    assert second.response.headers["content-type"].startswith("text/event-stream")
+    assert second.response.status_code == 200 and second.response.content == body
+    assert second.response.timestamp_start >= first.response.timestamp_start
+    assert second.response is not first.response and second.response.data is not first.response.data
+
+
 async def ask(replay, flow) -> None:
     """Run the request hook as mitmproxy does: a miss returns an awaitable (explained off the loop)."""
     pending = replay.request(flow)
