@@ -101,6 +101,18 @@ class StreamCapture:
     def body(self) -> bytes:
         return b"".join(data for _, data in self.reads)
 
+    def head(self, limit: int) -> tuple[bytes, bool]:
+        """The first `limit` bytes of the body, and whether there was more: a bounded join, fit for the
+        event loop (joining a 100 MB stream there stalls every other flow for about 60 ms)."""
+        parts, size = [], 0
+        for _, data in self.reads:
+            if size + len(data) > limit:
+                parts.append(data[: limit - size])
+                return b"".join(parts), True
+            parts.append(data)
+            size += len(data)
+        return b"".join(parts), False
+
 
 def stream_recording(
     *, method: str, url: str, body: JSON, resource: Resource, capture: StreamCapture, broken: str | None

@@ -99,7 +99,10 @@ class Record:
         if flow.response.status_code == 101:
             return  # a WebSocket session: recorded when it ends (websocket_end)
         if cap is not None:
-            flow.response.raw_content = cap.body  # so mitmweb can show the streamed body
+            # What mitmweb shows, bounded like the view's other bodies: the recording has it all.
+            flow.response.raw_content, cut = cap.head(ctx.options.vcr_view_limit)
+            if cut:
+                meta["body_truncated"] = True
             self._persist_stream(flow, meta, cap, broken=None)
             return
         resource = BY_NAME[meta["resource"]]

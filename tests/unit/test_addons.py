@@ -201,7 +201,7 @@ async def record_stream(vcr, reads, end="response"):
     if end == "response":
         assert f.response.stream(b"") == b""
         record.response(f)
-        assert f.response.raw_content == b"".join(reads)
+        assert f.response.raw_content == b"".join(reads)[: tctx.options.vcr_view_limit]
     else:
         f.error = tflow.terr("Client disconnected.")
         record.error(f)
@@ -490,3 +490,13 @@ async def test_a_big_folder_replays_by_name_at_once_and_answers_misses_after_its
         release.set()
         await waiting
         assert miss.response.status_code == 404 and settings.vcr.stats.misses == 1
+
+
+async def test_a_recorded_stream_over_the_view_limit_is_shown_bounded_and_recorded_whole(vcr, tmp_path):
+    tctx, *_ = vcr
+    tctx.options.vcr_view_limit = 50
+    f, _state = await record_stream(vcr, STREAM)
+    assert f.response.raw_content == b"".join(STREAM)[:50] and f.metadata["llm_vcr"]["body_truncated"] is True
+    (path,) = tmp_path.glob("chat_completions-*.json")
+    rec = read_file(path)
+    assert rec.partial is None and len(rec.chunks) == 2

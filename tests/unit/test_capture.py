@@ -87,3 +87,13 @@ def test_error_answer_keeps_status_body_and_retry_headers_only():
 def test_request_body_errors_say_why(content):
     with pytest.raises(ValueError, match="not valid JSON"):
         request_body(content)
+
+
+def test_head_is_a_bounded_prefix_of_the_body():
+    cap = StreamCapture()
+    for piece in (b"data: a\n\n", b"data: bb\n\n", b"data: [DONE]\n\n"):
+        cap.feed(piece)
+    assert cap.head(10**6) == (cap.body, False)
+    assert cap.head(len(cap.body)) == (cap.body, False)
+    for limit in range(len(cap.body)):
+        assert cap.head(limit) == (cap.body[:limit], True)
