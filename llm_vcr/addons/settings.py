@@ -15,7 +15,7 @@ from mitmproxy.proxy import mode_specs
 
 from llm_vcr import config
 from llm_vcr.bodies import DEFAULT_MAX_BODY
-from llm_vcr.matching import normalize
+from llm_vcr.matching import misses, normalize
 from llm_vcr.matching.normalize import RuleError
 from llm_vcr.store.files import DEFAULT_MAX_FILE
 from llm_vcr.vcr import MODES, SECRET_POLICIES, Vcr
@@ -104,7 +104,7 @@ class Settings:
             try:
                 rules = config.rules(Path.cwd(), ctx.options.vcr_ignore, ctx.options.vcr_normalize)
             except RuleError as e:
-                raise exceptions.OptionsError(f"llm-vcr matching rules: {e}") from e
+                raise exceptions.OptionsError(f"llm-vcr matching rules: {e}") from None  # the message is enough
             rules_changed = rules != normalize.active()
             normalize.set_active(rules)
             if rules.sources or rules.ignore or rules.replace:
@@ -137,7 +137,7 @@ class Settings:
         if path := ctx.options.vcr_report:
             write_report(self.vcr, path)
         if s.misses:
-            log.warning(f"llm-vcr: {s.misses} requests had no recording: {', '.join(s.miss_keys[:10])}")
+            log.warning(f"llm-vcr: {s.misses} requests had no recording: {misses.summary(s.misses, s.miss_keys)}")
 
 
 def reverse_targets(modes: Sequence[str]) -> set[tuple[str, int]]:

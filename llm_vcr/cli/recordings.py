@@ -101,6 +101,8 @@ def cmd_ls(folder: Path, out=None) -> int:
 
 def _find(target: str, folder: Path) -> list[tuple[Path, Recording]]:
     path = Path(target)
+    if not (path.exists() or path.is_symlink()) and (folder / target).exists():
+        path = folder / target  # a name as `ls` prints it: relative to the recordings folder
     if path.exists() or path.is_symlink() or target.endswith(".json"):
         try:
             return [(path, read_file(path))]
@@ -127,7 +129,12 @@ def _conversation(body: dict, out) -> None:
         content = m.get("content") if isinstance(m, dict) else m
         if isinstance(content, list):
             content = " ".join(str(p.get("text", p)) if isinstance(p, dict) else str(p) for p in content)
-        print(f"{m.get('role', '?') if isinstance(m, dict) else '?'}: {content}", file=out)
+        role = m.get("role", "?") if isinstance(m, dict) else "?"
+        print(f"{role}: {content if content is not None else ''}", file=out)
+        for call in (m.get("tool_calls") or []) if isinstance(m, dict) else []:
+            fn = call.get("function", {}) if isinstance(call, dict) else {}
+            if isinstance(fn, dict):
+                print(f"  tool call: {fn.get('name', '?')}({str(fn.get('arguments', ''))[:200]})", file=out)
     if body.get("input") is not None and "messages" not in body:
         print(f"input: {json.dumps(body['input'], ensure_ascii=False)[:300]}", file=out)
     tools = [t.get("function", t).get("name") for t in body.get("tools") or [] if isinstance(t, dict)]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llm_vcr.cli.clientenv import client_env
+from llm_vcr.matching import misses
 from llm_vcr.redaction import redact_log
 
 # The addon script of this very copy of the package (checkout or installed): `llm-vcr addon` prints it.
@@ -233,7 +234,8 @@ def summary(report: dict[str, object], spec: ProxySpec) -> str:
     if report.get("scopes"):
         line += f", {len(report['scopes'])} test scopes"
     if report.get("misses"):
-        line += "; misses: " + ", ".join(map(str, report.get("miss_keys", []))) + " (see the proxy log above)"
+        keys = [str(k) for k in report.get("miss_keys", [])]
+        line += f"; misses: {misses.summary(int(report['misses']), keys)} (see the proxy log above)"
     return line
 
 

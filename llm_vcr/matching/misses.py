@@ -7,6 +7,7 @@ shows the message. 404 is not in the SDKs' retry set (408, 409, 429, >= 500), an
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,10 +54,11 @@ def miss(
         if not partials:
             lines.append(f"There is no {resource.name} recording at all in that folder.")
     else:
-        agree = f"{nearest.turns_agreeing} turns agree" if nearest.turns_agreeing else "no turn agrees"
+        n = nearest.turns_agreeing
+        agree = "no turn agrees" if not n else "1 turn agrees" if n == 1 else f"{n} turns agree"
         model = "same model" if nearest.same_model else "another model"
         e = nearest.explanation
-        lines.append(f"Nearest recording: {shown(nearest.path)} ({model}, {agree}). It differs at {e.summary}"
+        lines.append(f"Nearest recording: {shown(nearest.path)} ({model}, {agree}): {e.summary}"
                      + (":" if e.lines else "."))  # fmt: skip
         lines += [f"  {line}" for line in e.lines]
         if len(e.differs_at) > 1:
@@ -104,3 +106,15 @@ def internal(error: BaseException) -> ErrorAnswer:
         f"llm-vcr failed while replaying ({type(error).__name__}: {error}). The upstream was not "
         "contacted. Please report this with the proxy log.",
     )
+
+
+def summary(count: int, keys: list[str], most: int = 10) -> str:
+    """The misses of a run in one line: each request key once, with how often it missed; requests that
+    could not be keyed at all (not JSON, too large, too deep) counted apart."""
+    seen = Counter(keys)
+    shown_keys = [f"{k} (x{n})" if n > 1 else k for k, n in list(seen.items())[:most]]
+    if len(seen) > most:
+        shown_keys.append(f"and {len(seen) - most} more keys")
+    if unkeyed := count - len(keys):
+        shown_keys.append(f"{unkeyed} request{'s' if unkeyed > 1 else ''} that could not be keyed (see the log)")
+    return ", ".join(shown_keys)

@@ -5,7 +5,7 @@ import orjson
 from llm_vcr.apis import CHAT, openai
 from llm_vcr.cli.recordings import cmd_show, cmd_verify
 from llm_vcr.matching.explain import explain, window
-from llm_vcr.matching.misses import miss
+from llm_vcr.matching.misses import miss, summary
 from llm_vcr.store import RecordingStore, missed
 from llm_vcr.store.recording import Recording
 
@@ -103,3 +103,11 @@ def test_verify_warns_when_rules_key_different_requests_alike(tmp_path):
 def test_the_miss_body_carries_the_summary():
     answer = miss("POST", CHAT, "k" * 16, __import__("pathlib").Path("."), None)
     assert orjson.loads(answer.body)["error"]["request_key"] == "k" * 16
+
+
+def test_a_runs_misses_list_each_key_once_and_unkeyed_requests_apart():
+    keys = ["aaaa", "bbbb", "aaaa", "aaaa", "bbbb"]
+    assert summary(7, keys) == "aaaa (x3), bbbb (x2), 2 requests that could not be keyed (see the log)"
+    assert summary(1, ["cccc"]) == "cccc"
+    many = [f"{i:04x}" for i in range(12)]
+    assert summary(12, many, most=10).endswith("0009, and 2 more keys")

@@ -43,6 +43,9 @@ def test_show_by_file_and_by_key(capsys):
     assert run(cmd_show, key, SEED.parent)[1] == out
     assert run(cmd_show, "0123456789abcdef", SEED.parent)[0] == 1
     assert "no recording" in capsys.readouterr().err
+    # The request's own tool calls (an assistant turn with no text), and a file named as `ls` prints it.
+    assert '  tool call: get_object_namespace_list({"kind": "pod"' in out
+    assert run(cmd_show, SEED.name, SEED.parent)[1] == out
 
 
 def test_verify_finds_each_kind_of_problem(tmp_path):
