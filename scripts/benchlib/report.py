@@ -81,7 +81,8 @@ def chart(res: dict, path: Path) -> None:
                  fontsize=8)  # fmt: skip
     a.set_ylabel("requests/s")
     a.set_title("replay throughput (wrk, 8 connections)")
-    a.legend()
+    a.set_ylim(0, 1.25 * max(t[k][n]["req_per_s"] for k in t for n in names))  # room for the legend
+    a.legend(loc="upper right", ncol=2)
     rows = res["latency"]["json"]
     configs = list(dict.fromkeys(k.rsplit(" @", 1)[0] for k in rows))
     for i, (c, stat) in enumerate([(1, "p50_ms"), (1, "p99_ms"), (8, "p50_ms"), (8, "p99_ms")]):
