@@ -41,7 +41,17 @@ def _spec(args: argparse.Namespace, **extra: object) -> ProxySpec:
                      options=args.options, **extra)  # fmt: skip
 
 
+def _check_rules(command: str) -> None:
+    """A bad project config file is said in one line before the proxy starts (mitmproxy would show a
+    traceback and exit)."""
+    try:
+        config.rules(Path.cwd())
+    except RuleError as e:
+        sys.exit(f"llm-vcr {command}: {e}")
+
+
 def cmd_proxy(args: argparse.Namespace) -> int:
+    _check_rules("proxy")
     spec = _spec(args, host=args.host, port=args.port)
     try:
         cmd = spec.command()
@@ -62,6 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         sys.exit("llm-vcr run: give the command to run after --, e.g. llm-vcr run -- pytest tests/")
+    _check_rules("run")
     try:
         _spec(args).settings()
     except ValueError as e:

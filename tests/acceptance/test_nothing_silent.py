@@ -177,3 +177,14 @@ def test_a_stream_open_at_shutdown_is_kept_partial_and_counted(installed, projec
     reason = json.loads(partial[0].read_text())["response"]["partial"]
     assert "data: [DONE]" in reason and "the proxy shut down while the stream was open" in reason
     assert status == 0  # a cut stream is kept, not lost: the command's status stands
+
+
+def test_a_bad_project_config_file_is_one_clear_line_before_anything_starts(installed, project):
+    (project / "llm-vcr.toml").write_text('ignore = ["messages[role=system"]\n')
+    for args in (["run", "--", sys.executable, "-c", "print('ran')"], ["proxy", "--port", "0"]):
+        code, out, err = run_cli(installed, project, *args, timeout=60)  # asserts: no traceback
+        assert code != 0 and "ran" not in out
+        assert err.strip().splitlines() == [
+            f"llm-vcr {args[0]}: {project / 'llm-vcr.toml'}: 'messages[role=system' is not a JSON path "
+            "(e.g. metadata.request_id, messages[role=system].content)"
+        ]
