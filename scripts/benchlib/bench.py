@@ -3,7 +3,7 @@
 Reports ratios, medians and percentiles (shared, noisy machines: never a single absolute time), prints
 markdown tables, writes docs/bench/results.json and docs/bench/bench.png. See the README. Sections:
 record.py (the record path), replay.py (throughput, per-request latency), scale.py (start-up, lookup,
-memory, soak), large.py (other flows while large bodies are recorded).
+memory, soak), large.py (other flows while large bodies are recorded), hookcost.py (µs per request in hooks).
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ import tempfile
 from pathlib import Path
 
 from common import HERE, ROOT, Proc, free_port, log
+from hookcost import hook_cost
 from large import large_bodies
 from record import record_path
 from replay import latency, prepare, replay_throughput
 from report import chart, table
 from scale import scale, soak
 
-SECTIONS = ("record", "replay", "latency", "scale", "large")
+SECTIONS = ("record", "replay", "latency", "hooks", "scale", "large")
 
 
 def main() -> None:
@@ -51,6 +52,8 @@ def main() -> None:
             res["latency"] = latency(
                 up_port, work, prep, rounds=2 if args.quick else 5, per_client=20 if args.quick else 60
             )
+        if "hooks" in wanted:
+            res["hook_cost_us"] = hook_cost(work)
         if "large" in wanted:
             res["large_bodies"] = large_bodies(up_port, work)
         if "scale" in wanted:

@@ -42,6 +42,11 @@ def table(res: dict) -> str:
                 lines.append(f"| {name} | {one['p50_ms']:.2f} ms | {one['p99_ms']:.2f} ms | {eight['p50_ms']:.2f} ms | "
                              f"{eight['p99_ms']:.2f} ms |")  # fmt: skip
             lines += [""]
+    if "hook_cost_us" in res:
+        h = res["hook_cost_us"]
+        lines += ["| in-process, one replayed request through every hook (mitmproxy's dispatch, test flow included) "
+                  "| µs per flow |", "|---|---|"]  # fmt: skip
+        lines += [f"| {name} | {v:.1f} |" for name, v in h.items()] + [""]
     if "scale" in res:
         lines += ["| recordings (7.6 KB streamed) | first replay, cold | every file indexed, cold | first replay, warm "
                   "| lookup median | RSS |", "|---|---|---|---|---|---|"]  # fmt: skip
