@@ -2,7 +2,8 @@
 
 Measured per runtime (see README, "How each client picks up the proxy"):
 - Python (httpx, requests), Go, curl read proxy variables; curl only lowercase `http_proxy` for http URLs.
-- Python's `SSL_CERT_FILE`, Go's `SSL_CERT_FILE` and `REQUESTS_CA_BUNDLE` *replace* the CA store, so they get a
+- Python's `SSL_CERT_FILE`, Go's `SSL_CERT_FILE`, `REQUESTS_CA_BUNDLE` and boto3's `AWS_CA_BUNDLE` *replace* the
+  CA store, so they get a
   combined bundle (public roots + the mitmproxy CA); Node's `NODE_EXTRA_CA_CERTS` appends.
 - Node's fetch ignores proxy variables before 22.21 / 24: a preload installs undici's EnvHttpProxyAgent.
 - Java ignores the environment; JVM system properties go through `JAVA_TOOL_OPTIONS`, with an empty
@@ -72,6 +73,7 @@ def client_env(
     bundle = combined_bundle(ca_pem, workdir / "ca-bundle.pem")
     env.update(
         SSL_CERT_FILE=str(bundle), REQUESTS_CA_BUNDLE=str(bundle), CURL_CA_BUNDLE=str(bundle),
+        AWS_CA_BUNDLE=str(bundle),  # boto3 / botocore: certifi's store otherwise, whatever SSL_CERT_FILE says
         NODE_EXTRA_CA_CERTS=str(ca_pem), LLM_VCR_PROXY=proxy_url, LLM_VCR_CWD=os.getcwd(),
     )  # fmt: skip
     if reverse_base_url is not None:

@@ -59,6 +59,12 @@ def test_an_sdk_records_then_replays_offline(app, files, installed, project, fak
     assert len(fake.requests) == served
     status, out, _ = run_cli(installed, project, "verify")
     assert status == 0 and "0 with problems" in out, out
+    if app == "bedrock_app.py":
+        # boto3's own endpoint (https://bedrock-runtime.us-east-1.amazonaws.com), as a user's code calls it:
+        # over HTTPS through the proxy, trusting its CA through AWS_CA_BUNDLE; answered offline.
+        status, replayed, err = run_cli(installed, project, "run", "--", sys.executable, app, **KEYS)
+        assert status == 0 and f"{len(written)} replayed, 0 missed" in err, err
+        assert replayed == recorded and len(fake.requests) == served
 
 
 @pytest.mark.parametrize("fault", ["bad-crc", "truncated"])

@@ -23,8 +23,9 @@ def test_regular_mode_sets_every_runtime_and_clears_inherited_bypasses(ca, tmp_p
     assert env["NO_PROXY"] == env["no_proxy"] == ""
     assert env["NODE_USE_ENV_PROXY"] == "1" and env["NODE_OPTIONS"] == f"--x --require {PRELOAD}"
     assert env["NODE_EXTRA_CA_CERTS"] == str(ca)
+    path = str(tmp_path / "ca-bundle.pem")
+    assert env["SSL_CERT_FILE"] == env["REQUESTS_CA_BUNDLE"] == env["CURL_CA_BUNDLE"] == env["AWS_CA_BUNDLE"] == path
     bundle = (tmp_path / "ca-bundle.pem").read_bytes()
-    assert env["SSL_CERT_FILE"] == env["REQUESTS_CA_BUNDLE"] == env["CURL_CA_BUNDLE"] == str(tmp_path / "ca-bundle.pem")
     assert bundle.endswith(CA) and bundle.count(b"BEGIN CERTIFICATE") > 10  # public roots kept
     java = env["JAVA_TOOL_OPTIONS"]
     assert "-Dhttps.proxyHost=127.0.0.1" in java and "-Dhttps.proxyPort=4567" in java

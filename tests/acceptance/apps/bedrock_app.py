@@ -5,7 +5,7 @@ import os
 
 import boto3
 
-client = boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url=os.environ["UPSTREAM"],
+client = boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url=os.environ.get("UPSTREAM"),
                       aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
                       aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"])  # fmt: skip
 model = "anthropic.claude-3-haiku-20240307-v1:0"
