@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--strict",
         action="store_true",
-        help="exit 3 when a test's scope missed or left recordings unused (per-test recordings)",
+        help="exit 3 when a request missed, or a test's scope left recordings unused (per-test recordings)",
     )
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND ARGS")
     p.set_defaults(func=cmd_run)

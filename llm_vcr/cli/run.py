@@ -259,9 +259,14 @@ llm-vcr: the proxy saw no LLM call while the command ran ({other} other requests
 
 
 def strict_problems(report: dict[str, object]) -> list[str]:
-    """Scopes (tests) that missed or left recordings unused: what `--strict` fails on."""
+    """What `--strict` fails on: scopes (tests) that missed or left recordings unused, and misses outside any
+    scope (unused recordings there are not a failure: a run of some of the tests leaves the others' unused)."""
     out = []
-    for name, scope in (report.get("scopes") or {}).items():
+    scopes = report.get("scopes") or {}
+    unscoped = int(report.get("misses") or 0) - sum(int(s.get("misses") or 0) for s in scopes.values())
+    if unscoped > 0:
+        out.append(f"{unscoped} missed outside any test scope")
+    for name, scope in scopes.items():
         if scope.get("misses"):
             out.append(f"{name}: {scope['misses']} missed")
         if scope.get("unused"):

@@ -233,6 +233,16 @@ def test_a_miss_raises_at_once_in_the_python_sdk_with_default_retries(installed,
     assert "no recording matched POST chat/completions" in err and upstream.connections == 0
 
 
+def test_strict_fails_a_run_whose_command_swallowed_a_miss(installed, project, upstream):
+    write_agent(project, MISS_AGENT)
+    (project / "recordings").mkdir()
+    swallow = ["sh", "-c", f"{sys.executable} agent.py || true"]  # a client that catches the error and goes on
+    status, _, err = run_cli(installed, project, "run", "--", *swallow, **agent_env(upstream))
+    assert status == 0 and "0 replayed, 1 missed" in err, err
+    status, _, err = run_cli(installed, project, "run", "--strict", "--", *swallow, **agent_env(upstream))
+    assert status == 3 and "llm-vcr --strict: 1 missed outside any test scope" in err, err
+
+
 NODE_MISS = """\
 import OpenAI from "openai";
 const client = new OpenAI({ baseURL: process.env.AGENT_BASE_URL });  // maxRetries: 2 by default

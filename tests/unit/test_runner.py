@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_vcr.cli.run import ADDON, EMPTY_RUN_HELP, ProxySpec, parse_sets, run, summary
+from llm_vcr.cli.run import ADDON, EMPTY_RUN_HELP, ProxySpec, parse_sets, run, strict_problems, summary
 
 
 def sets_of(command: list[str]) -> list[str]:
@@ -84,3 +84,11 @@ def test_a_record_run_that_saw_no_llm_call_says_why_and_fails(tmp_path, capsys, 
     assert EMPTY_RUN_HELP.splitlines()[0].format(other=0) in err and "aiohttp" in err and "--upstream" in err
     assert run(spec, [sys.executable, "-c", "pass"], allow_empty=True) == 0
     assert not os.path.exists(tmp_path / "recordings")  # nothing to record: no folder made
+
+
+def test_strict_fails_on_misses_in_or_out_of_scopes_and_on_a_scopes_unused_recordings():
+    assert strict_problems({"misses": 0}) == []
+    assert strict_problems({"misses": 2, "unused": ["a.json"]}) == ["2 missed outside any test scope"]
+    scoped = {"t1": {"misses": 1, "unused": []}, "t2": {"misses": 0, "unused": ["t2/x.json"]}}
+    assert strict_problems({"misses": 1, "scopes": scoped}) == ["t1: 1 missed", "t2: 1 recordings unused (t2/x.json…)"]
+    assert strict_problems({"misses": 3, "scopes": scoped})[0] == "2 missed outside any test scope"
