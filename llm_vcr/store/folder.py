@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,7 @@ class _Pending:
 
 PENDING = _Pending()
 LAZY_FROM = 5000  # files from which the proxy indexes by name first and verifies in the background
+LOADED_BYTES = 32 * 2**20  # recordings kept read, by file size: some 300 MB of Python objects at most
 
 
 class RecordingStore:
@@ -86,7 +88,10 @@ class RecordingStore:
         self._by_key: dict[str, list[str]] = {}
         self._cursor: dict[str, int] = {}
         self._by_resource: dict[str, list[tuple[str, str | None]]] = {}  # resource -> (path, model)
-        self._loaded: dict[str, Recording] = {}
+        # Recordings read so far, least recently served first; bounded (a run may serve 100k of them).
+        self._loaded: OrderedDict[str, tuple[Recording, int]] = OrderedDict()  # path -> (recording, file size)
+        self._loaded_bytes = 0
+        self._loaded_lock = threading.Lock()  # the event loop serves while the writer thread adds
         self._listings: dict[str, ReplayResponse] = {}  # listing resource name -> union, built on use
         self._partials: dict[str, list[str]] = {}  # request key -> partial recordings (never served)
         self._write_lock = threading.Lock()
@@ -104,7 +109,7 @@ class RecordingStore:
     def load(self) -> LoadReport:
         """(Re)index the folder by content. Bad files are reported and skipped, never fatal."""
         self._cursor.clear()
-        self._loaded.clear()
+        self._forget_loaded()
         self._install(building.build(self.root, self.use_cache, self.max_file))
         return self.report
 
@@ -112,7 +117,7 @@ class RecordingStore:
         """Index by file names now and by content in a background thread (folders of `lazy_from`
         files or more; smaller ones are loaded at once). Returns the number of `*.json` files listed."""
         self._cursor.clear()
-        self._loaded.clear()
+        self._forget_loaded()
         listing = names.list_by_name(self.root) if self.root.is_dir() else names.Listing()
         if listing.files < (LAZY_FROM if lazy_from is None else lazy_from):
             self.load()
@@ -189,24 +194,46 @@ class RecordingStore:
         if rec.partial is not None and rec.key is not None:
             self._partials.setdefault(rec.key, []).append(path)
         if rec.partial is None and rec.key is not None and rec.resource is not None:
-            self._loaded[path] = rec
+            self._keep(path, rec)
             self._index(path, rec.key, rec.resource.name, rec.model)
             self.report.loaded += 1
 
     def recording(self, path: Path | str, keep: bool = True) -> Recording | None:
-        """The recording in `path`, read on first use and kept (`keep`: a recording that is only looked
-        at, to explain a miss, is not); None if it became unreadable since indexing."""
+        """The recording in `path`, read on first use and kept while it is among the recently served
+        (`keep`: a recording that is only looked at, to explain a miss, is not); None if it became
+        unreadable since indexing."""
         path = str(path)
-        rec = self._loaded.get(path)
-        if rec is None:
-            try:
-                rec = read_file(path, self.max_file)
-                if keep:
-                    self._loaded[path] = rec
-            except RecordingError as e:
-                log.error(f"llm-vcr: {shown(path)} can no longer be read: {e}")
-                return None
+        with self._loaded_lock:
+            got = self._loaded.get(path)
+            if got is not None:
+                self._loaded.move_to_end(path)
+                return got[0]
+        try:
+            rec = read_file(path, self.max_file)
+        except RecordingError as e:
+            log.error(f"llm-vcr: {shown(path)} can no longer be read: {e}")
+            return None
+        if keep:
+            self._keep(path, rec)
         return rec
+
+    def _keep(self, path: str, rec: Recording) -> None:
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            size = len(rec.replay.body)
+        with self._loaded_lock:
+            old = self._loaded.pop(path, None)
+            self._loaded_bytes += size - (old[1] if old else 0)
+            self._loaded[path] = (rec, size)
+            while self._loaded_bytes > LOADED_BYTES and len(self._loaded) > 1:
+                _, (_, dropped) = self._loaded.popitem(last=False)  # read again from its file if served again
+                self._loaded_bytes -= dropped
+
+    def _forget_loaded(self) -> None:
+        with self._loaded_lock:
+            self._loaded.clear()
+            self._loaded_bytes = 0
 
     # ---- lookup --------------------------------------------------------------------
 

@@ -160,6 +160,24 @@ def test_recordings_are_read_on_first_use_only(tmp_path, monkeypatch):
     assert len(reads) == 1
 
 
+def test_recordings_kept_in_memory_are_bounded_and_served_again_from_their_files(tmp_path, monkeypatch):
+    from llm_vcr.store import folder
+
+    for i in range(20):
+        RecordingStore(tmp_path).write(chat(f"q{i}", f"a{i}"))
+    size = max(p.stat().st_size for p in tmp_path.glob("*.json"))
+    monkeypatch.setattr(folder, "LOADED_BYTES", 5 * size)  # about five recordings
+    s = RecordingStore(tmp_path, use_cache=False)
+    s.load()
+    keys = [chat(f"q{i}", "").key for i in range(20)]
+    for _ in range(2):  # the second round re-reads what the first let go
+        for i, key in enumerate(keys):
+            assert answer_of(s.take(key)[1]) == f"a{i}"
+            s.rewind()
+            assert 1 <= len(s._loaded) <= 5 and s._loaded_bytes <= 5 * size
+    assert s._loaded_bytes == sum(size for _, size in s._loaded.values())
+
+
 def test_many_files_are_indexed_in_a_process_pool_with_the_same_result(tmp_path, monkeypatch):
     from llm_vcr.store import reading as store
 
