@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from mitmproxy import http
 
+from llm_vcr.addons.hooks import header_names
 from llm_vcr.addons.pacer import Pacer
 from llm_vcr.addons.scopes import SCOPE_META
 from llm_vcr.addons.sockets import SocketReplay
@@ -74,8 +75,10 @@ class Replay:
             return None
         req = flow.request
         raw = req.raw_content if req.method == "POST" else None
-        upgrade = websocket.is_upgrade(req.headers)
-        resource = classify_request(req.method, req.path, raw, req.headers.get("accept", ""), upgrade)
+        present = header_names(req.headers)
+        upgrade = b"upgrade" in present and websocket.is_upgrade(req.headers)
+        accept = req.headers.get("accept", "") if b"accept" in present else ""
+        resource = classify_request(req.method, req.path, raw, accept, upgrade)
         if resource is not None and req.host:
             self.vcr.llm_upstreams.add((req.host.lower(), req.port))  # never dialled in replay mode (OfflineGuard)
         if resource is None:
@@ -156,7 +159,7 @@ class Replay:
             return None
         req = flow.request
         raw = req.raw_content if resource.has_body else None
-        encoding = req.headers.get("content-encoding")
+        encoding = req.headers.get("content-encoding") if b"content-encoding" in header_names(req.headers) else None
         args = (req.method, resource, raw, encoding, self.vcr.max_body, False, req.path)
         if encoding or (raw is not None and len(raw) > OFF_LOOP_BYTES):
             return self._handle_later(flow, resource, meta, args)

@@ -19,12 +19,14 @@ import orjson
 from mitmproxy import connection, http
 
 from llm_vcr import scopes
+from llm_vcr.addons.hooks import header_names
 from llm_vcr.scopes import Scope
 from llm_vcr.vcr import MODES, Vcr
 
 log = logging.getLogger("llm_vcr")
 
 SCOPE_META = "llm_vcr_scope"  # flow.metadata key: the scope's name
+_HEADER = scopes.HEADER.encode()
 
 
 def _credentials_user(headers: http.Headers) -> str | None:
@@ -67,9 +69,11 @@ class Scopes:
     def requestheaders(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
         if _is_control(flow.request):
             return None
-        name = flow.request.headers.pop(scopes.HEADER, None)
-        if name is None and (name := _credentials_user(flow.request.headers)) is not None:
-            flow.request.headers.pop("proxy-authorization", None)
+        present = header_names(flow.request.headers)
+        name = flow.request.headers.pop(scopes.HEADER, None) if _HEADER in present else None
+        if name is None and b"proxy-authorization" in present:
+            if (name := _credentials_user(flow.request.headers)) is not None:
+                flow.request.headers.pop("proxy-authorization", None)
         if name is None:
             name = self._tunnel.get(flow.client_conn.id)
         if name is None and self.vcr.bindings:

@@ -8,6 +8,7 @@ recorded several times replay in file-name order; once exhausted, the last one r
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import re
@@ -65,6 +66,14 @@ class _Pending:
 
 PENDING = _Pending()
 LAZY_FROM = 5000  # files from which the proxy indexes by name first and verifies in the background
+
+
+@functools.lru_cache(maxsize=4096)
+def _as_path(path: str) -> Path:
+    # The same Path object for each hit of a file: its str() and hash, which every hit uses, are cached in it.
+    return Path(path)
+
+
 LOADED_BYTES = 32 * 2**20  # recordings kept read, by file size: some 300 MB of Python objects at most
 
 
@@ -268,12 +277,12 @@ class RecordingStore:
             if name not in self._listings:
                 recs = [r for p in paths if (r := self.recording(p)) is not None]
                 self._listings[name] = listing_union(first.resource, recs)
-            return Hit(Path(paths[0]), self._listings[name], None)
+            return Hit(_as_path(paths[0]), self._listings[name], None)
         i = self._cursor.get(key, 0)
         self._cursor[key] = i + 1
         path = paths[min(i, len(paths) - 1)]
         rec = self.recording(path)
-        return Hit(Path(path), rec.replay, rec) if rec is not None else None
+        return Hit(_as_path(path), rec.replay, rec) if rec is not None else None
 
     def _take_claimed(self, key: str) -> Hit | _Pending:
         """Before the content index is in place: the next file named for `key`, once its content says
@@ -290,7 +299,7 @@ class RecordingStore:
         if rec is None or rec.key != key or rec.partial is not None or rec.resource in LISTINGS:
             return PENDING
         self._cursor[key] = i + 1
-        return Hit(Path(path), rec.replay, rec)
+        return Hit(_as_path(path), rec.replay, rec)
 
     def recordings_of(self, key: str) -> list[tuple[Path, Recording]]:
         """Every servable recording of `key`, in replay order (WebSocket sessions pick among them); while

@@ -41,3 +41,27 @@ def test_record_hooks_hidden_in_plain_replay_only(tmp_path) -> None:
         assert not vcr.plain_replay and record.response == record._response
         tctx.configure(addons[0], vcr_mode="replay", vcr_timing="real")  # paced: not plain
         assert not vcr.plain_replay
+
+
+def test_header_names_are_lower_case_and_only_those_present():
+    from mitmproxy import http
+
+    from llm_vcr.addons.hooks import header_names
+
+    headers = http.Headers([(b"X-LLM-VCR-Scope", b"t"), (b"Accept", b"*/*"), (b"accept", b"text/plain")])
+    assert header_names(headers) == {b"x-llm-vcr-scope", b"accept"}
+
+
+def test_a_scope_header_in_any_case_is_found_and_stripped(tmp_path):
+    from llm_vcr.addons.scopes import Scopes
+
+    vcr = Vcr()
+    addons = make_addons(vcr)
+    scopes_addon = next(a for a in addons if isinstance(a, Scopes))
+    with taddons.context(*addons) as tctx:
+        tctx.configure(addons[0], vcr_dir=str(tmp_path))
+        f = tflow.tflow()
+        f.request.headers["X-LLM-VCR-Scope"] = "tests/a.py::test_x"
+        vcr.scopes["tests/a.py::test_x"] = object()  # already open: no folder work needed
+        assert scopes_addon.requestheaders(f) is None
+        assert "x-llm-vcr-scope" not in f.request.headers and f.metadata["llm_vcr_scope"] == "tests/a.py::test_x"
