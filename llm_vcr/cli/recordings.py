@@ -114,8 +114,15 @@ def _find(target: str, folder: Path) -> list[tuple[Path, Recording]]:
         found = store.entries().get(target, [])
         if found:
             return found
-        if (request := missed.load(folder, target)) is not None:
-            raise _Missed(store, request)
+        # Per-test recordings live in scope folders, which a folder's own index leaves out.
+        scoped = [RecordingStore(p.parent) for p in sorted(folder.rglob(files.SCOPE_MARKER))]
+        for inner in scoped:
+            inner.load()
+            if found := inner.entries().get(target, []):
+                return found
+        for where in [store, *scoped]:
+            if (request := missed.load(where.root, target)) is not None:
+                raise _Missed(where, request)
         partial = store.partial_of(target)
         hint = f" (only partial ones: {', '.join(shown(p) for p in partial)})" if partial else ""
         raise RecordingError(f"no recording in {shown(folder)} has the request key {target}{hint}, and no "

@@ -136,6 +136,9 @@ def test_pytest_replays_identically_serially_and_under_xdist(installed, pytest_p
         assert not list((project / "recordings").glob("*.json"))  # every test in its own folder, none outside
         three = sorted((project / "recordings/test_agents.py/test_same_prompt_three_times").glob("*.json"))
         assert [p.name[-8:] for p in three] == ["000.json", "001.json", "002.json"]
+        key = three[0].name.split("-")[1]  # `llm-vcr show KEY` finds a test's recordings in its folder
+        status, out, _ = run_cli(installed, project, "show", key)
+        assert status == 0 and f"test_same_prompt_three_times/{three[0].name}" in out, out
         # Five serial and five xdist runs (-n 4), each a new pytest process, through one replay proxy.
         (project / "replays.sh").write_text(REPLAYS)
         status, out, err = run_cli(installed, project, "run", "--strict", "--", "sh", "replays.sh",

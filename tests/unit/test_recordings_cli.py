@@ -136,3 +136,15 @@ def test_cli_entry_point_dispatches(capsys):
     except SystemExit as e:
         assert e.code == 0
     assert "files checked, 0 with problems" in capsys.readouterr().out
+
+
+def test_show_finds_a_key_among_per_test_recordings(tmp_path):
+    from llm_vcr.scopes import mark, scope_path
+
+    scope = tmp_path / scope_path("tests/test_a.py::test_x")
+    scope.mkdir(parents=True)
+    mark(scope, "tests/test_a.py::test_x")
+    shutil.copy(SEED, scope / SEED.name)
+    key = read_file(SEED).key
+    code, out = run(cmd_show, key, tmp_path)
+    assert code == 0 and "user: What pods are in the namespace openshift-lightspeed?" in out
