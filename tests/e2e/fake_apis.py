@@ -10,9 +10,10 @@ from __future__ import annotations
 import base64
 import http.server
 import json
-import threading
 
 from llm_vcr.framings import eventstream
+
+from .harness import LocalServer, send_json
 
 WORDS = ["It ", "is ", "sunny ", "in ", "Paris", " ☀️"]
 
@@ -31,7 +32,7 @@ def _last_text(body: dict) -> str:
     return str(body.get("prompt") or body.get("inputText") or "")
 
 
-class FakeAPIs:
+class FakeAPIs(LocalServer):
     def __init__(self) -> None:
         outer = self
         self.requests: list[tuple[str, dict]] = []
@@ -70,27 +71,12 @@ class FakeAPIs:
                 self._json({"error": "unknown path"}, 404)
 
             def _json(self, doc: dict, status: int = 200) -> None:
-                data = json.dumps(doc).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json; charset=UTF-8")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, doc, "application/json; charset=UTF-8")
 
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self.serve(Handler)
 
     @staticmethod
     def _chunked(h: http.server.BaseHTTPRequestHandler, content_type: str, pieces: list[bytes]) -> None:

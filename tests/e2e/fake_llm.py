@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from typing import Any
+
+from .harness import LocalServer, send_json
 
 
 def _tools(body: dict) -> list[str]:
@@ -39,7 +40,7 @@ def _responses_called(items: Any) -> list[str]:
         items, list) else []  # fmt: skip
 
 
-class FakeLLM:
+class FakeLLM(LocalServer):
     def __init__(self) -> None:
         outer = self
         self.requests: list[tuple[str, dict]] = []
@@ -69,30 +70,15 @@ class FakeLLM:
                 return self._json(200, {})  # telemetry (traces, runs) and anything else
 
             def _json(self, status: int, doc: dict) -> None:
-                data = json.dumps(doc).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, doc)
 
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        self.serve(Handler)
 
     def llm_requests(self) -> list[tuple[str, dict]]:
         return [(p, b) for p, b in self.requests if p.split("?")[0].endswith(("/chat/completions", "/responses"))]
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     # ---- Chat Completions -----------------------------------------------------------
 

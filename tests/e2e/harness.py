@@ -4,6 +4,7 @@ and a TCP relay that counts every connection made to "the upstream"."""
 from __future__ import annotations
 
 import asyncio
+import http.server
 import json
 import os
 import re
@@ -336,13 +337,41 @@ def make_tls(workdir: Path, hostname: str) -> tuple[ssl.SSLContext, Path]:
     return ctx, ca_pem
 
 
-class KeepAliveUpstream:
+class LocalServer:
+    """A threaded HTTP server on a free loopback port, the base of the scripted upstreams here:
+    a subclass builds its request handler and calls `serve(handler)`."""
+
+    port: int
+
+    def serve(self, handler: type[http.server.BaseHTTPRequestHandler]) -> None:
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def send_json(h: http.server.BaseHTTPRequestHandler, status: int, doc: object,
+              content_type: str = "application/json") -> None:  # fmt: skip
+    data = json.dumps(doc).encode()
+    h.send_response(status)
+    h.send_header("content-type", content_type)
+    h.send_header("content-length", str(len(data)))
+    h.end_headers()
+    h.wfile.write(data)
+
+
+class KeepAliveUpstream(LocalServer):
     """A plain HTTP/1.1 server with keep-alive that answers every request 200 and records
     (method, path) and connections: proves which requests reached "the upstream" and which did not."""
 
     def __init__(self) -> None:
-        import http.server
-
         outer = self
         self.requests: list[tuple[str, str]] = []
         self.connections = 0
@@ -369,14 +398,4 @@ class KeepAliveUpstream:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self.serve(Handler)
