@@ -95,6 +95,9 @@ class Vcr:
         self.stats = Stats()
         self.before_close: list[Callable[[], None]] = []  # e.g. keep streams still open at shutdown
         self.scopes: dict[str, Scope] = {}  # opened in this run, by name
+        # Scopes whose own mode may dial (record, auto, live): kept with each mode change (`set_scope_mode`),
+        # because `may_dial` is asked on every hook lookup and a run may open thousands of scopes.
+        self._dialling_scopes: set[str] = set()
         self.bindings: dict[int, str] = {}  # client process id -> scope (the control API)
         self._writer: ThreadPoolExecutor | None = None
         self._pending: set[Future[None]] = set()
@@ -122,11 +125,19 @@ class Vcr:
     @property
     def may_dial(self) -> bool:
         """Whether an upstream connection may be needed: some mode in use records or passes through."""
-        return self.mode != "replay" or any(s.mode not in (None, "replay") for s in self.scopes.values())
+        return self.mode != "replay" or bool(self._dialling_scopes)
+
+    def set_scope_mode(self, scope: Scope, mode: str | None) -> None:
+        scope.mode = mode
+        if mode in (None, "replay"):
+            self._dialling_scopes.discard(scope.name)
+        else:
+            self._dialling_scopes.add(scope.name)
 
     def open(self, folder: Path, lazy: bool = False) -> None:
         """Open a recordings folder; `lazy` (the proxy): big folders are indexed in the background."""
         self.scopes.clear()  # scopes live under the folder: reopened on their next use
+        self._dialling_scopes.clear()
         self.store = RecordingStore(folder, max_file=self.max_file)
         if not lazy:
             self._indexed(folder, self.store.load())

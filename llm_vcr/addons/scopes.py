@@ -112,7 +112,7 @@ class Scopes:
             scope = self.vcr.scopes.setdefault(name, scope)
             log.info(f"llm-vcr: scope {name} -> {scope.store.root} ({len(scope.store)} recordings)")
         if mode is not None:
-            scope.mode = mode
+            self.vcr.set_scope_mode(scope, mode)
         return scope
 
     # ---- the control API -------------------------------------------------------------------

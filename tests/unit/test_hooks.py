@@ -65,3 +65,20 @@ def test_a_scope_header_in_any_case_is_found_and_stripped(tmp_path):
         vcr.scopes["tests/a.py::test_x"] = object()  # already open: no folder work needed
         assert scopes_addon.requestheaders(f) is None
         assert "x-llm-vcr-scope" not in f.request.headers and f.metadata["llm_vcr_scope"] == "tests/a.py::test_x"
+
+
+def test_a_scope_in_a_dialling_mode_makes_the_run_dial(tmp_path):
+    from llm_vcr.scopes import Scope
+    from llm_vcr.store import RecordingStore
+
+    vcr = Vcr()
+    scope = Scope("t", RecordingStore(tmp_path))
+    vcr.scopes["t"] = scope
+    assert vcr.plain_replay
+    vcr.set_scope_mode(scope, "record")
+    assert scope.mode == "record" and vcr.may_dial and not vcr.plain_replay
+    vcr.set_scope_mode(scope, "replay")
+    assert not vcr.may_dial
+    vcr.set_scope_mode(scope, "live")
+    vcr.open(tmp_path)  # scopes are reopened after a new folder
+    assert not vcr.may_dial and vcr.scopes == {}
