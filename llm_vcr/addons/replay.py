@@ -33,6 +33,7 @@ from llm_vcr.store.recording import RecordingError, ReplayResponse
 from llm_vcr.vcr import META, Vcr
 
 log = logging.getLogger("llm_vcr")
+_MCP_SESSION = mcp.SESSION_HEADER.encode()
 RPC_ID = "llm_vcr_rpc_id"  # flow.metadata: the JSON-RPC id of a live MCP call
 MEMO_BYTES, MEMO_ENTRIES = 16 * 1024, 512  # prepared requests kept: at most 8 MB of bodies
 
@@ -83,20 +84,22 @@ class Replay:
             self.vcr.llm_upstreams.add((req.host.lower(), req.port))  # never dialled in replay mode (OfflineGuard)
         if resource is None:
             self.vcr.stats.other_requests += 1
-            if not self._mcp_session(flow):
+            if not self._mcp_session(flow, present):
                 self._guard(flow)
             return None
         self.vcr.stats.llm_requests += 1
         try:
-            return self._handle(flow, resource)
+            return self._handle(flow, resource, present)
         except Exception as e:
             self._failed(flow, e)
             return None
 
-    def _mcp_session(self, flow: http.HTTPFlow) -> bool:
+    def _mcp_session(self, flow: http.HTTPFlow, present: set[bytes]) -> bool:
         """Replay mode: an MCP session's server stream (GET) and its end (DELETE) are answered here."""
         req = flow.request
-        if not req.headers.get(mcp.SESSION_HEADER) or req.method not in ("GET", "DELETE"):
+        if req.method not in ("GET", "DELETE") or _MCP_SESSION not in present:
+            return False
+        if not req.headers.get(mcp.SESSION_HEADER):
             return False
         if self.vcr.mode_of(self._scope(flow)) != "replay":
             return False
@@ -148,7 +151,7 @@ class Replay:
         if self.vcr.mode_of(self._scope(flow)) == "replay":
             self._answer(flow, misses.internal(error))
 
-    def _handle(self, flow: http.HTTPFlow, resource: Resource) -> Awaitable[None] | None:
+    def _handle(self, flow: http.HTTPFlow, resource: Resource, present: set[bytes]) -> Awaitable[None] | None:
         meta: dict[str, str] = {"resource": resource.name}
         flow.metadata[META] = meta
         scope = self._scope(flow)
@@ -159,7 +162,7 @@ class Replay:
             return None
         req = flow.request
         raw = req.raw_content if resource.has_body else None
-        encoding = req.headers.get("content-encoding") if b"content-encoding" in header_names(req.headers) else None
+        encoding = req.headers.get("content-encoding") if b"content-encoding" in present else None
         args = (req.method, resource, raw, encoding, self.vcr.max_body, False, req.path)
         if encoding or (raw is not None and len(raw) > OFF_LOOP_BYTES):
             return self._handle_later(flow, resource, meta, args)
