@@ -28,6 +28,10 @@ from llm_vcr.vcr import Vcr
 log = logging.getLogger("llm_vcr")
 
 POLICY_VIOLATION = 1008  # RFC 6455: the message is not one this endpoint accepts; not retried by SDKs
+# Between the error event of a miss and the close: a client that sends its next messages before it reads
+# (the openai SDK sends item.create and response.create back to back) must still be able to send them and
+# then read the error, not fail on a socket already closed.
+MISS_CLOSE_AFTER_S = 0.5
 
 
 class SocketReplay:
@@ -137,6 +141,7 @@ class _Player:
         detail = {"type": "invalid_request_error", "code": "llm_vcr_miss", "message": mismatch.message}
         error = {"type": "error", "event_id": "llm_vcr_miss", "error": detail}  # as the Realtime API reports errors
         await self._write(self.conn.send(TextMessage(bodies.dumps(error).decode())))
+        await asyncio.sleep(MISS_CLOSE_AFTER_S)
         await self._close(POLICY_VIOLATION, "llm-vcr: replay miss (see the error event)")
 
     async def _close(self, code: int, reason: str) -> None:
