@@ -137,9 +137,19 @@ KEY_TEXT = st.sampled_from(list(CANARIES.values()) + NOT_SECRETS + [GITHUB_PAT])
 )
 def test_any_split_redacts_like_the_whole_text(before, middle, after, cuts):
     text = f"{before} {middle} {after}"
-    points = sorted({c for c in cuts if 0 < c < len(text)})
+    # Cuts inside a word are left out: a piece that starts inside a word may start a key (next test).
+    points = sorted({c for c in cuts if 0 < c < len(text) and not (text[c - 1].isalnum() and text[c].isalnum())})
     pieces = [text[a:b] for a, b in zip([0, *points], [*points, len(text)], strict=True)]
     assert "".join(_redact_pieces(pieces, None)) == redact_text(text)
+
+
+def test_a_piece_that_starts_with_a_key_is_redacted_even_after_a_letter():
+    # A key sent as its own message (or delta) right after text that ends in a letter still leaks if the
+    # joined text is read as one word; so a piece start counts as a word start. The price, chosen: a
+    # word split by the stream right before a key-shaped rest ("whi" + "sk-2024-edition…") is redacted too.
+    key = CANARIES["openai-key"]
+    out = _redact_pieces(["my key is", key], None)
+    assert out[0] == "my key is" and key not in "".join(out)
 
 
 def test_the_raw_pre_check_agrees_with_the_scanner():
